@@ -1,0 +1,229 @@
+#include "clearing/engine.hpp"
+
+#include "clearing/context.hpp"
+#include "clearing/transfers.hpp"
+#include "ledger/codec.hpp"
+#include "ledger/units.hpp"
+
+#include <cassert>
+
+namespace clearnode {
+
+UnitsOrReason units_for_rule(std::string_view text, int scale) {
+    const ParsedUnits parsed = parse_units(text, scale);
+    switch (parsed.error) {
+        case ParseError::none: return {parsed.value, Reason::ok};
+        case ParseError::out_of_range: return {0, Reason::overflow};
+        case ParseError::too_many_decimals:
+        case ParseError::syntax: return {0, Reason::bad_amount};
+    }
+    return {0, Reason::bad_amount};
+}
+
+size_t BlockResult::ok_count() const {
+    size_t n = 0;
+    for (const auto& r : receipts) n += r.status == Reason::ok ? 1 : 0;
+    return n;
+}
+
+namespace {
+
+// RULES §6 "signer's authority": deposits come from the bridge, prices and funding from the
+// oracle; every other transaction from an account that has received collateral.
+Reason authority(const StateReader& view, const ConfigRecord& config, const Tx& tx) {
+    if (std::holds_alternative<Deposit>(tx.body)) return tx.signer == config.bridge ? Reason::ok : Reason::not_authorized;
+    if (std::holds_alternative<PriceUpdate>(tx.body) || std::holds_alternative<FundingUpdate>(tx.body))
+        return tx.signer == config.oracle ? Reason::ok : Reason::not_authorized;
+    if (!view.get(keys::account(tx.signer))) return Reason::unknown_account;
+    if (const auto* open = std::get_if<Open>(&tx.body))
+        if (!view.get(keys::account(open->maker.account))) return Reason::unknown_account;
+    return Reason::ok;
+}
+
+Reason nonce_check(const StateReader& view, const Tx& tx) {
+    const NonceWindow signer_window = load_nonces(view, tx.signer);
+    if (!signer_window.accepts(tx.nonce)) return Reason::nonce_used;
+    if (const auto* open = std::get_if<Open>(&tx.body)) {
+        NonceWindow maker_window = load_nonces(view, open->maker.account);
+        // A taker who is also the maker spends two nonces of one window.
+        if (open->maker.account == tx.signer) maker_window.use(tx.nonce);
+        if (!maker_window.accepts(open->maker.nonce)) return Reason::nonce_used;
+    }
+    return Reason::ok;
+}
+
+void use_nonce(Overlay& view, const AccountId& id, uint64_t nonce) {
+    NonceWindow window = load_nonces(view, id);
+    window.use(nonce);
+    save(view, id, window);
+}
+
+Reason dispatch(TxContext& ctx, const Tx& tx) {
+    return std::visit(
+        [&](const auto& body) -> Reason {
+            using T = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<T, Deposit>) return apply_deposit(ctx, body);
+            else if constexpr (std::is_same_v<T, Withdraw>) return apply_withdraw(ctx, body);
+            else if constexpr (std::is_same_v<T, Transfer>) return apply_transfer(ctx, body);
+            else return Reason::unknown_market;  // the markets issue brings the other types
+        },
+        tx.body);
+}
+
+}  // namespace
+
+Engine::Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment)
+    : store_(store), config_(std::move(config)), chain_(chain), commitment_(commitment) {}
+
+std::unique_ptr<Engine> Engine::genesis(Store& store, const Genesis& genesis, std::string& error) {
+    if (auto problem = validate_genesis(genesis); !problem.empty()) {
+        error = "genesis: " + problem;
+        return nullptr;
+    }
+    bool empty = true;
+    store.scan("", [&](std::string_view, std::string_view) { return empty = false; });
+    if (!empty) {
+        error = "the store already holds a state";
+        return nullptr;
+    }
+    ConfigRecord config{genesis.chain_id, genesis.bridge, genesis.oracle, genesis.backstop, genesis.params};
+    ChainRecord chain{0, genesis.genesis_time_ms, Hash32{}};
+    Overlay view(store);
+    save(view, config);
+    save(view, chain);
+    // The genesis insurance fund counts as a deposit, so that RULES §10 I2 holds from height 0.
+    save(view, ProtocolRecord{genesis.insurance_fund_usd, 0, genesis.insurance_fund_usd, 0});
+    for (const auto& m : genesis.markets) save(view, MarketRecord{m.symbol, m.size_decimals, m.tiers, m.price, 0, 0, 0});
+    std::unique_ptr<Engine> engine(new Engine(store, config, chain, StateCommitment{}));
+    if (error = engine->commit(view); !error.empty()) return nullptr;
+    return engine;
+}
+
+std::unique_ptr<Engine> Engine::open(Store& store, bool verify_root, std::string& error) {
+    try {
+        auto stored = store.get(commitment_key);
+        if (!stored) {
+            error = "no state here (the store has no commitment entry)";
+            return nullptr;
+        }
+        auto commitment = StateCommitment::deserialize(*stored);
+        if (!commitment) {
+            error = "corrupt commitment entry";
+            return nullptr;
+        }
+        if (verify_root && !(StateCommitment::from_scratch(store) == *commitment)) {
+            error = "the stored state does not match its state root";
+            return nullptr;
+        }
+        return std::unique_ptr<Engine>(new Engine(store, load_config(store), load_chain(store), *commitment));
+    } catch (const StorageError& e) {
+        error = e.what();
+        return nullptr;
+    }
+}
+
+std::vector<SignatureCheck> Engine::check_signatures(std::span<const Tx> txs, unsigned threads) const {
+    std::vector<SignedMessage> messages;
+    messages.reserve(txs.size());
+    std::vector<size_t> maker_slot(txs.size(), SIZE_MAX);
+    for (size_t i = 0; i < txs.size(); ++i) messages.push_back({txs[i].signer, tx_signing_digest(txs[i], config_.chain_id), txs[i].sig});
+    for (size_t i = 0; i < txs.size(); ++i) {
+        if (const auto* open = std::get_if<Open>(&txs[i].body)) {
+            maker_slot[i] = messages.size();
+            messages.push_back({open->maker.account, order_signing_digest(open->maker, open->market, config_.chain_id),
+                                open->maker.sig});
+        }
+    }
+    const std::vector<uint8_t> ok = verify_batch(messages, threads);
+    std::vector<SignatureCheck> checks(txs.size());
+    for (size_t i = 0; i < txs.size(); ++i) {
+        checks[i].envelope_ok = ok[i] != 0;
+        checks[i].maker_ok = maker_slot[i] == SIZE_MAX || ok[maker_slot[i]] != 0;
+    }
+    return checks;
+}
+
+std::optional<BlockResult> Engine::apply_block(const Block& block, unsigned verify_threads, std::string& error) {
+    const auto checks = check_signatures(block.txs, verify_threads);
+    return apply_block_checked(block, checks, error);
+}
+
+std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
+                                                       std::string& error) {
+    assert(checks.size() == block.txs.size());
+    if (block.header.height != chain_.height + 1) {
+        error = "block height " + std::to_string(block.header.height) + " does not follow " + std::to_string(chain_.height);
+        return std::nullopt;
+    }
+    if (block.header.time_ms < chain_.time_ms) {
+        error = "block time " + std::to_string(block.header.time_ms) + " is before the previous block's " +
+                std::to_string(chain_.time_ms);
+        return std::nullopt;
+    }
+    if (block.txs.size() > block_txs_max) {
+        error = "too many transactions in one block";
+        return std::nullopt;
+    }
+    BlockResult result;
+    result.header = block.header;
+    Overlay block_view(store_);
+    std::vector<Hash32> tx_hashes;
+    tx_hashes.reserve(block.txs.size());
+    try {
+        for (size_t i = 0; i < block.txs.size(); ++i) {
+            Receipt receipt = apply_tx(block_view, block.txs[i], checks[i], block.header.time_ms);
+            receipt.index = static_cast<uint32_t>(i);
+            tx_hashes.push_back(receipt.tx_hash);
+            result.receipts.push_back(std::move(receipt));
+        }
+    } catch (const StorageError& e) {
+        error = std::string("storage: ") + e.what();
+        return std::nullopt;
+    }
+    result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
+    const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
+    save(block_view, next);
+    if (error = commit(block_view); !error.empty()) return std::nullopt;
+    result.state_root = commitment_.root();
+    return result;
+}
+
+Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
+    Receipt receipt;
+    receipt.tx_hash = tx_hash(tx);
+    // RULES §6 order: signature, authority, nonce; a failure here changes nothing at all.
+    if (!check.envelope_ok || !check.maker_ok) receipt.status = Reason::bad_signature;
+    else receipt.status = authority(block_view, config_, tx);
+    if (receipt.status == Reason::ok) receipt.status = nonce_check(block_view, tx);
+    if (receipt.status != Reason::ok) return receipt;
+
+    // The signer's nonce is spent whatever the rules say; a rejection keeps only that write.
+    use_nonce(block_view, tx.signer, tx.nonce);
+    Overlay tx_view(block_view);
+    TxContext ctx{tx_view, config_, block_time_ms, tx.signer, receipt.events};
+    try {
+        receipt.status = dispatch(ctx, tx);
+    } catch (const OverflowError&) {
+        receipt.status = Reason::overflow;
+    }
+    if (receipt.status == Reason::ok) {
+        if (const auto* open = std::get_if<Open>(&tx.body)) use_nonce(tx_view, open->maker.account, open->maker.nonce);
+        tx_view.merge_into(block_view);
+    } else {
+        receipt.events.clear();
+    }
+    return receipt;
+}
+
+std::string Engine::commit(Overlay& block_view) {
+    StateCommitment next = commitment_;
+    next.apply(store_, block_view.writes());
+    block_view.put(commitment_key, next.serialize());
+    const Status status = store_.commit(block_view.writes());
+    if (!status.ok()) return status.error;
+    commitment_ = next;
+    chain_ = load_chain(store_);
+    return {};
+}
+
+}  // namespace clearnode

@@ -1,0 +1,76 @@
+// The state-transition function: a pure function of (committed state, block).
+//
+// It reads and writes only through the Store interface, never a clock, a random source, a
+// file or the environment. One block is applied against an overlay and committed in one
+// atomic write with its height, block hash and state root, so a block is either wholly in
+// the store or not at all.
+#pragma once
+
+#include "clearing/receipt.hpp"
+#include "ledger/genesis.hpp"
+#include "ledger/tx.hpp"
+#include "state/commitment.hpp"
+#include "state/records.hpp"
+#include "state/store.hpp"
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace clearnode {
+
+struct BlockResult {
+    BlockHeader header;
+    Hash32 block_hash{};
+    Hash32 state_root{};
+    std::vector<Receipt> receipts;
+    size_t ok_count() const;
+    size_t rejected_count() const { return receipts.size() - ok_count(); }
+};
+
+// Signature checks of one transaction, computed before apply (in parallel, or trusted when
+// replaying one's own verified block log).
+struct SignatureCheck {
+    bool envelope_ok = false;
+    bool maker_ok = true;  // only `open` carries a maker order
+};
+
+class Engine {
+public:
+    // Writes the genesis state (height 0) into an empty store and commits it.
+    static std::unique_ptr<Engine> genesis(Store& store, const Genesis& genesis, std::string& error);
+    // An engine over a store that holds a committed state. With verify_root, the state root
+    // is recomputed from every entry (O(state)) and must match the stored accumulator.
+    static std::unique_ptr<Engine> open(Store& store, bool verify_root, std::string& error);
+
+    // Applies and commits one block. The header must have height = height() + 1 and a time
+    // not before time_ms(); otherwise nothing is applied and `error` says why.
+    std::optional<BlockResult> apply_block(const Block& block, unsigned verify_threads, std::string& error);
+    // As apply_block, with the signature checks already made (one per transaction).
+    std::optional<BlockResult> apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
+                                                   std::string& error);
+
+    // Signature checks of every transaction of `txs`, on `threads` threads.
+    std::vector<SignatureCheck> check_signatures(std::span<const Tx> txs, unsigned threads) const;
+
+    uint64_t height() const { return chain_.height; }
+    int64_t time_ms() const { return chain_.time_ms; }
+    const Hash32& last_block_hash() const { return chain_.last_block_hash; }
+    Hash32 state_root() const { return commitment_.root(); }
+    const ConfigRecord& config() const { return config_; }
+    const StateReader& state() const { return store_; }
+
+private:
+    Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
+    Receipt apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
+    std::string commit(Overlay& block_view);
+
+    Store& store_;
+    ConfigRecord config_;
+    ChainRecord chain_;
+    StateCommitment commitment_;
+};
+
+}  // namespace clearnode

@@ -1,0 +1,19 @@
+#include "clearing/receipt.hpp"
+
+#include <iterator>
+
+namespace clearnode {
+
+const char* reason_name(Reason reason) {
+    static constexpr const char* names[] = {
+        "ok",           "bad_signature",   "not_authorized",    "nonce_used",          "unknown_account",
+        "bad_amount",   "overflow",        "insufficient_collateral", "insufficient_margin", "unknown_market",
+        "self_trade",   "tick",            "maker_size",        "price_limit",         "reduce_only",
+        "min_notional", "leverage_too_high", "mode_locked",     "no_isolated_position", "not_liquidatable",
+        "self_liquidation", "liquidator_margin", "needs_adl",   "adl_not_allowed",
+    };
+    static_assert(std::size(names) == static_cast<size_t>(Reason::adl_not_allowed) + 1);
+    return names[static_cast<size_t>(reason)];
+}
+
+}  // namespace clearnode

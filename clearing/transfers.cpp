@@ -1,0 +1,62 @@
+#include "clearing/transfers.hpp"
+
+#include "clearing/margin.hpp"
+#include "ledger/units.hpp"
+
+namespace clearnode {
+namespace {
+
+// A positive usd amount, or the reason it is not one.
+UnitsOrReason positive_usd(const DecimalText& amount) {
+    UnitsOrReason parsed = units_for_rule(amount.text, usd_decimals);
+    if (parsed.reason == Reason::ok && parsed.value <= 0) parsed.reason = Reason::bad_amount;
+    return parsed;
+}
+
+void credit(TxContext& ctx, const AccountId& id, int64_t amount_usd) {
+    AccountRecord account = load_account(ctx.view, id).value_or(AccountRecord{});
+    account.collateral_usd = checked_add(account.collateral_usd, amount_usd);
+    save(ctx.view, id, account);
+}
+
+}  // namespace
+
+Reason apply_deposit(TxContext& ctx, const Deposit& tx) {
+    const UnitsOrReason amount = positive_usd(tx.amount);
+    if (amount.reason != Reason::ok) return amount.reason;
+    credit(ctx, tx.account, amount.value);
+    ProtocolRecord protocol = load_protocol(ctx.view);
+    protocol.deposits_total_usd = checked_add(protocol.deposits_total_usd, amount.value);
+    save(ctx.view, protocol);
+    ctx.events.push_back(Event{"deposit"}.with("account", to_hex(tx.account)).with("amount", format_units(amount.value, usd_decimals)));
+    return Reason::ok;
+}
+
+Reason apply_withdraw(TxContext& ctx, const Withdraw& tx) {
+    const UnitsOrReason amount = positive_usd(tx.amount);
+    if (amount.reason != Reason::ok) return amount.reason;
+    AccountRecord account = load_account(ctx.view, ctx.signer).value();
+    if (Reason r = debit_for_removal(ctx, account, amount.value); r != Reason::ok) return r;
+    save(ctx.view, ctx.signer, account);
+    ProtocolRecord protocol = load_protocol(ctx.view);
+    protocol.withdrawals_total_usd = checked_add(protocol.withdrawals_total_usd, amount.value);
+    save(ctx.view, protocol);
+    ctx.events.push_back(Event{"withdraw"}.with("account", to_hex(ctx.signer)).with("amount", format_units(amount.value, usd_decimals)));
+    return Reason::ok;
+}
+
+Reason apply_transfer(TxContext& ctx, const Transfer& tx) {
+    const UnitsOrReason amount = positive_usd(tx.amount);
+    if (amount.reason != Reason::ok) return amount.reason;
+    AccountRecord account = load_account(ctx.view, ctx.signer).value();
+    if (Reason r = debit_for_removal(ctx, account, amount.value); r != Reason::ok) return r;
+    save(ctx.view, ctx.signer, account);
+    credit(ctx, tx.to, amount.value);
+    ctx.events.push_back(Event{"transfer"}
+                             .with("from", to_hex(ctx.signer))
+                             .with("to", to_hex(tx.to))
+                             .with("amount", format_units(amount.value, usd_decimals)));
+    return Reason::ok;
+}
+
+}  // namespace clearnode

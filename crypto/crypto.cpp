@@ -1,0 +1,156 @@
+#include "crypto/crypto.hpp"
+
+#include <sodium.h>
+
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+namespace clearnode {
+namespace {
+
+// libsodium must be initialised once before use; sodium_init is thread-safe and idempotent.
+void ensure_sodium() {
+    static const bool ready = [] { return sodium_init() >= 0; }();
+    if (!ready) {
+        // Without a working libsodium no signature can be trusted: stop rather than continue.
+        std::abort();
+    }
+}
+
+static_assert(sizeof(crypto_generichash_state) <= 384, "Hasher state buffer too small");
+
+}  // namespace
+
+std::string to_hex(Bytes bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(bytes.size() * 2, '0');
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0xf];
+    }
+    return out;
+}
+
+template <size_t N>
+std::optional<std::array<uint8_t, N>> from_hex(std::string_view text) {
+    if (text.size() != 2 * N) return std::nullopt;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::array<uint8_t, N> out{};
+    for (size_t i = 0; i < N; ++i) {
+        const int hi = nibble(text[2 * i]);
+        const int lo = nibble(text[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out[i] = static_cast<uint8_t>(hi << 4 | lo);
+    }
+    return out;
+}
+template std::optional<std::array<uint8_t, 32>> from_hex<32>(std::string_view);
+template std::optional<std::array<uint8_t, 64>> from_hex<64>(std::string_view);
+
+KeyPair generate_keypair() {
+    ensure_sodium();
+    KeyPair pair;
+    crypto_sign_keypair(pair.public_key.data(), pair.secret_key.data());
+    return pair;
+}
+
+KeyPair keypair_from_seed(const std::array<uint8_t, 32>& seed) {
+    ensure_sodium();
+    KeyPair pair;
+    crypto_sign_seed_keypair(pair.public_key.data(), pair.secret_key.data(), seed.data());
+    return pair;
+}
+
+bool keypair_matches(const KeyPair& pair) {
+    ensure_sodium();
+    PublicKey embedded;
+    crypto_sign_ed25519_sk_to_pk(embedded.data(), pair.secret_key.data());
+    if (embedded != pair.public_key) return false;
+    static constexpr std::string_view probe = "clearnode/key-check";
+    return verify(pair.public_key, as_bytes(probe), sign(pair.secret_key, as_bytes(probe)));
+}
+
+Signature sign(const SecretKey& secret_key, Bytes message) {
+    ensure_sodium();
+    Signature sig;
+    crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), secret_key.data());
+    return sig;
+}
+
+bool verify(const PublicKey& public_key, Bytes message, const Signature& signature) {
+    ensure_sodium();
+    return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                       public_key.data()) == 0;
+}
+
+std::vector<uint8_t> verify_batch(std::span<const SignedMessage> messages, unsigned threads) {
+    assert(threads >= 1);
+    ensure_sodium();
+    std::vector<uint8_t> results(messages.size(), 0);
+    auto verify_range = [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+            const auto& m = messages[i];
+            results[i] = verify(m.public_key, as_bytes(m.digest), m.signature) ? 1 : 0;
+        }
+    };
+    // Contiguous slices: each thread writes only its own results, so the outcome is the same
+    // for any thread count.
+    const size_t workers = std::min<size_t>(threads, std::max<size_t>(1, messages.size() / 64));
+    if (workers <= 1) {
+        verify_range(0, messages.size());
+        return results;
+    }
+    std::vector<std::thread> pool;
+    pool.reserve(workers - 1);
+    const size_t chunk = (messages.size() + workers - 1) / workers;
+    for (size_t w = 1; w < workers; ++w) {
+        const size_t begin = std::min(messages.size(), w * chunk);
+        const size_t end = std::min(messages.size(), begin + chunk);
+        pool.emplace_back(verify_range, begin, end);
+    }
+    verify_range(0, std::min(messages.size(), chunk));
+    for (auto& t : pool) t.join();
+    return results;
+}
+
+Hash32 blake2b_256(Bytes data) {
+    ensure_sodium();
+    Hash32 out;
+    crypto_generichash(out.data(), out.size(), data.data(), data.size(), nullptr, 0);
+    return out;
+}
+
+Hasher::Hasher() {
+    ensure_sodium();
+    crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_.data()), nullptr, 0, 32);
+}
+
+Hasher& Hasher::update(Bytes data) {
+    crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_.data()), data.data(), data.size());
+    return *this;
+}
+
+Hash32 Hasher::finish() {
+    Hash32 out;
+    crypto_generichash_final(reinterpret_cast<crypto_generichash_state*>(state_.data()), out.data(), out.size());
+    return out;
+}
+
+}  // namespace clearnode
+
+namespace clearnode {
+void expand_seed(const Hash32& seed, std::span<uint8_t> out) {
+    ensure_sodium();
+    static_assert(crypto_stream_chacha20_ietf_KEYBYTES == 32);
+    const std::array<uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
+    crypto_stream_chacha20_ietf(out.data(), out.size(), nonce.data(), seed.data());
+}
+}  // namespace clearnode

@@ -1,0 +1,79 @@
+// The only door to libsodium: Ed25519 keys, signatures (also verified in parallel) and
+// BLAKE2b-256. Value types are fixed-size byte arrays so that they compare, sort and hash
+// the same way on every machine.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace clearnode {
+
+using PublicKey = std::array<uint8_t, 32>;
+using SecretKey = std::array<uint8_t, 64>;  // libsodium's seed || public key
+using Signature = std::array<uint8_t, 64>;
+using Hash32 = std::array<uint8_t, 32>;
+
+using Bytes = std::span<const uint8_t>;
+inline Bytes as_bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+template <size_t N>
+Bytes as_bytes(const std::array<uint8_t, N>& a) { return {a.data(), a.size()}; }
+
+// Hex text (lowercase); from_hex accepts either case and fails on any other length or digit.
+std::string to_hex(Bytes bytes);
+template <size_t N>
+std::string to_hex(const std::array<uint8_t, N>& a) { return to_hex(as_bytes(a)); }
+template <size_t N>
+std::optional<std::array<uint8_t, N>> from_hex(std::string_view text);
+
+struct KeyPair {
+    PublicKey public_key;
+    SecretKey secret_key;
+};
+
+// A new key pair from the operating system's random source (node use only; never in
+// consensus code).
+KeyPair generate_keypair();
+// The key pair of a 32-byte seed: deterministic, for tests, fixtures and benchmarks.
+KeyPair keypair_from_seed(const std::array<uint8_t, 32>& seed);
+// True when the secret key's embedded public key is `public_key` and the pair signs.
+bool keypair_matches(const KeyPair& pair);
+
+Signature sign(const SecretKey& secret_key, Bytes message);
+bool verify(const PublicKey& public_key, Bytes message, const Signature& signature);
+
+struct SignedMessage {
+    PublicKey public_key;
+    Hash32 digest;  // everything clearnode signs is a 32-byte digest
+    Signature signature;
+};
+
+// One result per message, in the messages' order, computed on `threads` threads (>= 1).
+// The result does not depend on the number of threads.
+std::vector<uint8_t> verify_batch(std::span<const SignedMessage> messages, unsigned threads);
+
+Hash32 blake2b_256(Bytes data);
+
+// Incremental BLAKE2b-256 over several parts, so that callers never concatenate buffers.
+class Hasher {
+public:
+    Hasher();
+    Hasher& update(Bytes data);
+    Hasher& update(std::string_view text) { return update(as_bytes(text)); }
+    Hash32 finish();
+
+private:
+    alignas(64) std::array<uint8_t, 384> state_;  // crypto_generichash_state, opaque here
+};
+
+}  // namespace clearnode
+
+namespace clearnode {
+// Expands a 32-byte seed into `out.size()` pseudo-random bytes (ChaCha20 keystream keyed by
+// the seed): the extendable output the state commitment's lattice hash needs.
+void expand_seed(const Hash32& seed, std::span<uint8_t> out);
+}  // namespace clearnode

@@ -1,0 +1,74 @@
+// The canonical binary encoding (RULES §6): fixed-width little-endian integers,
+// length-prefixed bytes, fields in a fixed order, a version byte first. Signatures and hashes
+// are computed over it; JSON is only a carrier.
+#pragma once
+
+#include "ledger/tx.hpp"
+
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace clearnode {
+
+constexpr uint8_t tx_encoding_version = 1;
+
+class Writer {
+public:
+    void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
+    void u32(uint32_t v);
+    void u64(uint64_t v);
+    void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
+    void raw(Bytes bytes) { out_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size()); }
+    template <size_t N>
+    void fixed(const std::array<uint8_t, N>& a) { raw(as_bytes(a)); }
+    void bytes(std::string_view s);  // u32 length, then the bytes
+    const std::string& data() const { return out_; }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+// Reads what Writer wrote; every read is bounds-checked and failure is sticky.
+class Reader {
+public:
+    explicit Reader(std::string_view in) : in_(in) {}
+    uint8_t u8();
+    uint32_t u32();
+    uint64_t u64();
+    int64_t i64() { return static_cast<int64_t>(u64()); }
+    template <size_t N>
+    std::array<uint8_t, N> fixed() {
+        std::array<uint8_t, N> a{};
+        if (take(N)) std::memcpy(a.data(), in_.data() + pos_ - N, N);
+        return a;
+    }
+    std::string bytes(size_t length_max);
+    bool ok() const { return ok_; }
+    bool at_end() const { return pos_ == in_.size(); }
+    void fail() { ok_ = false; }
+
+private:
+    bool take(size_t n);
+    std::string_view in_;
+    size_t pos_ = 0;
+    bool ok_ = true;
+};
+
+std::string encode_tx(const Tx& tx, bool with_signature = true);
+// The transaction, or nullopt for bytes that are not exactly one canonical transaction.
+std::optional<Tx> decode_tx(std::string_view bytes);
+
+// RULES §6: the digests that signatures cover, and the transaction's identity.
+Hash32 tx_signing_digest(const Tx& tx, std::string_view chain_id);
+Hash32 order_signing_digest(const MakerOrder& order, std::string_view market, std::string_view chain_id);
+Hash32 tx_hash(const Tx& tx);
+
+// RULES §11: BLAKE2b-256 over the header, the previous block's hash and the transactions'
+// hashes.
+Hash32 block_hash(const BlockHeader& header, const Hash32& previous_block_hash, std::span<const Hash32> tx_hashes);
+
+}  // namespace clearnode

@@ -1,0 +1,119 @@
+#include "ledger/units.hpp"
+
+#include <cassert>
+#include <limits>
+
+namespace clearnode {
+
+int64_t pow10(int exp) {
+    assert(exp >= 0 && exp <= 18);
+    int64_t result = 1;
+    for (int i = 0; i < exp; ++i) result *= 10;
+    return result;
+}
+
+int64_t narrow(const Wide& value) {
+    if (value > std::numeric_limits<int64_t>::max() || value < std::numeric_limits<int64_t>::min())
+        throw OverflowError();
+    return static_cast<int64_t>(value);
+}
+
+int64_t checked_add(int64_t a, int64_t b) {
+    int64_t out;
+    if (__builtin_add_overflow(a, b, &out)) throw OverflowError();
+    return out;
+}
+
+int64_t checked_sub(int64_t a, int64_t b) {
+    int64_t out;
+    if (__builtin_sub_overflow(a, b, &out)) throw OverflowError();
+    return out;
+}
+
+int64_t checked_neg(int64_t a) { return checked_sub(0, a); }
+
+int64_t checked_mul(int64_t a, int64_t b) {
+    int64_t out;
+    if (__builtin_mul_overflow(a, b, &out)) throw OverflowError();
+    return out;
+}
+
+// C++ division truncates toward zero; adjust when the remainder is non-zero and the exact
+// quotient lies on the other side.
+Wide div_floor(const Wide& n, const Wide& d) {
+    assert(d != 0);
+    Wide q = n / d;
+    Wide r = n % d;
+    if (r != 0 && ((r < 0) != (d < 0))) q -= 1;
+    return q;
+}
+
+Wide div_ceil(const Wide& n, const Wide& d) {
+    assert(d != 0);
+    Wide q = n / d;
+    Wide r = n % d;
+    if (r != 0 && ((r < 0) == (d < 0))) q += 1;
+    return q;
+}
+
+int64_t mul_div_floor(int64_t a, int64_t b, int64_t c) {
+    return narrow(div_floor(Wide(a) * Wide(b), Wide(c)));
+}
+
+int64_t mul_div_ceil(int64_t a, int64_t b, int64_t c) {
+    return narrow(div_ceil(Wide(a) * Wide(b), Wide(c)));
+}
+
+bool is_decimal_text(std::string_view text) {
+    if (text.empty() || text.size() > 40) return false;
+    size_t i = 0;
+    if (text[0] == '-') i = 1;
+    size_t int_digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') { ++i; ++int_digits; }
+    if (int_digits == 0) return false;
+    if (i == text.size()) return true;
+    if (text[i] != '.') return false;
+    ++i;
+    size_t frac_digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') { ++i; ++frac_digits; }
+    return frac_digits > 0 && i == text.size();
+}
+
+ParsedUnits parse_units(std::string_view text, int scale) {
+    assert(scale >= 0 && scale <= 18);
+    if (!is_decimal_text(text)) return {0, ParseError::syntax};
+    const bool negative = text[0] == '-';
+    if (negative) text.remove_prefix(1);
+    const size_t dot = text.find('.');
+    std::string_view int_part = text.substr(0, dot);
+    std::string_view frac_part = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+    while (!frac_part.empty() && frac_part.back() == '0') frac_part.remove_suffix(1);
+    if (frac_part.size() > static_cast<size_t>(scale)) return {0, ParseError::too_many_decimals};
+    // At most 40 characters: the magnitude fits 128 bits with room to spare.
+    Wide magnitude = 0;
+    for (char c : int_part) magnitude = magnitude * 10 + (c - '0');
+    for (char c : frac_part) magnitude = magnitude * 10 + (c - '0');
+    for (size_t i = frac_part.size(); i < static_cast<size_t>(scale); ++i) magnitude *= 10;
+    if (negative) magnitude = -magnitude;
+    if (magnitude > std::numeric_limits<int64_t>::max() || magnitude < std::numeric_limits<int64_t>::min())
+        return {0, ParseError::out_of_range};
+    return {static_cast<int64_t>(magnitude), ParseError::none};
+}
+
+std::string format_units(int64_t value, int scale) {
+    assert(scale >= 0 && scale <= 18);
+    const bool negative = value < 0;
+    // Through Wide so that INT64_MIN has a magnitude.
+    Wide magnitude = negative ? -Wide(value) : Wide(value);
+    const Wide unit = Wide(pow10(scale));
+    std::string int_text = (magnitude / unit).str();
+    std::string frac_text = scale == 0 ? std::string() : (magnitude % unit).str();
+    if (scale > 0) frac_text.insert(0, static_cast<size_t>(scale) - frac_text.size(), '0');
+    while (!frac_text.empty() && frac_text.back() == '0') frac_text.pop_back();
+    std::string out = negative ? "-" : "";
+    out += int_text;
+    if (!frac_text.empty()) out += "." + frac_text;
+    return out;
+}
+
+}  // namespace clearnode

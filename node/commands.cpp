@@ -1,0 +1,268 @@
+#include "node/commands.hpp"
+
+#include "clearing/engine.hpp"
+#include "ledger/codec.hpp"
+#include "node/files.hpp"
+#include "node/output.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+namespace clearnode::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t default_block_interval_ms = 1000;
+
+struct LoadedBlocks {
+    std::vector<Block> blocks;
+    std::string error;
+};
+
+// Reads and checks every block file before anything is applied, so that a bad file anywhere
+// leaves the state untouched: headers default to the next height and the previous time + 1 s.
+LoadedBlocks load_blocks(const std::vector<std::string>& paths, uint64_t height, int64_t time_ms) {
+    LoadedBlocks loaded;
+    for (const auto& path : paths) {
+        const FileText file = read_file(path);
+        if (!file.text) return {{}, file.error};
+        auto parsed = block_file_from_text(*file.text);
+        if (!parsed.ok()) return {{}, path + ": " + parsed.error};
+        Block block;
+        block.header.height = parsed.value->header.height.value_or(height + 1);
+        block.header.time_ms = parsed.value->header.time_ms.value_or(time_ms + default_block_interval_ms);
+        if (block.header.height != height + 1)
+            return {{}, path + ": line 1: block.height: " + std::to_string(block.header.height) + " does not follow " + std::to_string(height)};
+        if (block.header.time_ms < time_ms)
+            return {{}, path + ": line 1: block.time_ms: before the previous block's " + std::to_string(time_ms)};
+        height = block.header.height;
+        time_ms = block.header.time_ms;
+        block.txs = std::move(parsed.value->txs);
+        loaded.blocks.push_back(std::move(block));
+    }
+    return loaded;
+}
+
+int run_blocks(Engine& engine, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {
+    LoadedBlocks loaded = load_blocks(options.block_paths, engine.height(), engine.time_ms());
+    if (!loaded.error.empty()) {
+        err << "error: " << loaded.error << " (nothing applied)\n";
+        return exit_bad_input;
+    }
+    std::ofstream receipts;
+    if (!options.receipts_path.empty()) {
+        receipts.open(options.receipts_path, std::ios::app);
+        if (!receipts) {
+            err << "error: " << options.receipts_path << ": cannot open for appending (nothing applied)\n";
+            return exit_bad_input;
+        }
+    }
+    for (const auto& block : loaded.blocks) {
+        std::string error;
+        const auto result = engine.apply_block(block, options.verify_threads, error);
+        if (!result) {
+            err << "error: block " << block.header.height << ": " << error << "\n";
+            return exit_internal;
+        }
+        out << block_line(*result).dump() << "\n";
+        if (receipts.is_open()) {
+            for (const auto& receipt : result->receipts) receipts << receipt_line(block.header.height, receipt).dump() << "\n";
+            receipts.flush();
+        }
+    }
+    return exit_ok;
+}
+
+std::unique_ptr<RocksStore> open_home(const std::string& home, bool read_only, std::ostream& err) {
+    if (!fs::exists(state_dir(home))) {
+        err << "error: " << home << ": no node here (run `clearnode init` first)\n";
+        return nullptr;
+    }
+    std::string error;
+    RocksOptions options;
+    options.read_only = read_only;
+    auto store = RocksStore::open(state_dir(home), options, error);
+    if (!store) err << "error: " << state_dir(home) << ": " << error << "\n";
+    return store;
+}
+
+}  // namespace
+
+int cmd_keygen(const std::string& out_path, std::ostream& out, std::ostream& err) {
+    const KeyPair pair = generate_keypair();
+    if (auto error = write_new_file(out_path, key_to_json(pair).dump() + "\n", 0600); !error.empty()) {
+        err << "error: " << error << "\n";
+        return exit_bad_input;
+    }
+    out << Json{{"public", to_hex(pair.public_key)}}.dump() << "\n";
+    return exit_ok;
+}
+
+int cmd_init(const std::string& home, const std::string& genesis_path, std::ostream& out, std::ostream& err) {
+    const auto genesis = load_genesis(genesis_path);
+    if (!genesis.ok()) {
+        err << "error: " << genesis.error << "\n";
+        return exit_bad_input;
+    }
+    std::error_code ec;
+    if (fs::exists(home, ec) && !fs::is_empty(home, ec)) {
+        err << "error: " << home << ": not empty; refusing to initialise over it\n";
+        return exit_bad_input;
+    }
+    fs::create_directories(home, ec);
+    if (ec) {
+        err << "error: " << home << ": " << ec.message() << "\n";
+        return exit_internal;
+    }
+    if (auto error = write_new_file(genesis_copy_path(home), genesis_to_json(*genesis.value).dump(2) + "\n", 0644); !error.empty()) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    std::string error;
+    RocksOptions options;
+    options.create_if_missing = true;
+    auto store = RocksStore::open(state_dir(home), options, error);
+    if (!store) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    auto engine = Engine::genesis(*store, *genesis.value, error);
+    if (!engine) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    out << Json{{"height", engine->height()}, {"state_root", to_hex(engine->state_root())}}.dump() << "\n";
+    return exit_ok;
+}
+
+int cmd_sign(const SignOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
+    std::string chain_id = options.chain_id;
+    if (!options.genesis_path.empty()) {
+        const auto genesis = load_genesis(options.genesis_path);
+        if (!genesis.ok()) {
+            err << "error: " << genesis.error << "\n";
+            return exit_bad_input;
+        }
+        chain_id = genesis.value->chain_id;
+    }
+    if (chain_id.empty()) {
+        err << "error: give --chain-id or --genesis\n";
+        return exit_bad_input;
+    }
+    std::map<AccountId, SecretKey> keys;
+    for (const auto& path : options.key_paths) {
+        const auto key = load_key(path);
+        if (!key.ok()) {
+            err << "error: " << key.error << "\n";
+            return exit_bad_input;
+        }
+        keys[key.value->public_key] = key.value->secret_key;
+    }
+    // Read everything first: a bad line refuses the whole input and prints nothing.
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> lines;
+    size_t line_number = 0;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(start, end - start);
+        start = end + 1;
+        ++line_number;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const Json j = Json::parse(line, nullptr, false);
+        if (j.is_discarded()) {
+            err << "error: line " << line_number << ": not valid JSON\n";
+            return exit_bad_input;
+        }
+        if (j.is_object() && j.contains("block")) {
+            lines.push_back(j.dump());
+            continue;
+        }
+        auto parsed = tx_from_json(j, SigPolicy::optional);
+        if (!parsed.ok()) {
+            err << "error: line " << line_number << ": " << parsed.error << "\n";
+            return exit_bad_input;
+        }
+        Tx& tx = *parsed.value;
+        if (auto* open = std::get_if<Open>(&tx.body)) {
+            if (auto it = keys.find(open->maker.account); it != keys.end()) {
+                const Hash32 digest = order_signing_digest(open->maker, open->market, chain_id);
+                open->maker.sig = sign(it->second, as_bytes(digest));
+            }
+        }
+        if (auto it = keys.find(tx.signer); it != keys.end()) tx.sig = sign(it->second, as_bytes(tx_signing_digest(tx, chain_id)));
+        lines.push_back(tx_to_json(tx).dump());
+    }
+    for (const auto& line : lines) out << line << "\n";
+    return exit_ok;
+}
+
+int cmd_apply(const std::string& home, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {
+    auto store = open_home(home, false, err);
+    if (!store) return exit_internal;
+    std::string error;
+    auto engine = Engine::open(*store, false, error);
+    if (!engine) {
+        err << "error: " << home << ": " << error << "\n";
+        return exit_internal;
+    }
+    return run_blocks(*engine, options, out, err);
+}
+
+int cmd_replay(const std::string& genesis_path, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {
+    const auto genesis = load_genesis(genesis_path);
+    if (!genesis.ok()) {
+        err << "error: " << genesis.error << "\n";
+        return exit_bad_input;
+    }
+    MemoryStore store;
+    std::string error;
+    auto engine = Engine::genesis(store, *genesis.value, error);
+    if (!engine) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    return run_blocks(*engine, options, out, err);
+}
+
+int cmd_query_account(const std::string& home, const std::string& account_hex, std::ostream& out, std::ostream& err) {
+    const auto id = from_hex<32>(account_hex);
+    if (!id) {
+        err << "error: account: must be 64 hex digits\n";
+        return exit_bad_input;
+    }
+    auto store = open_home(home, true, err);
+    if (!store) return exit_internal;
+    std::string error;
+    auto engine = Engine::open(*store, false, error);
+    if (!engine) {
+        err << "error: " << home << ": " << error << "\n";
+        return exit_internal;
+    }
+    const auto j = account_json(*engine, *id);
+    if (!j) {
+        err << "error: account " << account_hex << " does not exist\n";
+        return exit_bad_input;
+    }
+    out << j->dump() << "\n";
+    return exit_ok;
+}
+
+int cmd_query_state(const std::string& home, std::ostream& out, std::ostream& err) {
+    auto store = open_home(home, true, err);
+    if (!store) return exit_internal;
+    std::string error;
+    auto engine = Engine::open(*store, false, error);
+    if (!engine) {
+        err << "error: " << home << ": " << error << "\n";
+        return exit_internal;
+    }
+    out << state_json(*engine).dump() << "\n";
+    return exit_ok;
+}
+
+}  // namespace clearnode::cli

@@ -1,0 +1,80 @@
+#include "state/commitment.hpp"
+
+#include "ledger/codec.hpp"
+
+namespace clearnode {
+namespace {
+
+constexpr std::string_view leaf_domain = "clearnode/leaf/v1";
+constexpr std::string_view root_domain = "clearnode/root/v1";
+
+std::array<uint16_t, StateCommitment::lanes> leaf(std::string_view key, std::string_view value) {
+    Writer w;
+    w.raw(as_bytes(leaf_domain));
+    w.bytes(key);
+    w.bytes(value);
+    const Hash32 seed = blake2b_256(as_bytes(w.data()));
+    std::array<uint8_t, 2 * StateCommitment::lanes> stream;
+    expand_seed(seed, stream);
+    std::array<uint16_t, StateCommitment::lanes> out;
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint16_t>(stream[2 * i] | stream[2 * i + 1] << 8);
+    return out;
+}
+
+}  // namespace
+
+// Lane arithmetic is modulo 2^16 by design (the lattice hash's group), on unsigned integers.
+void StateCommitment::add(std::string_view key, std::string_view value) {
+    const auto l = leaf(key, value);
+    for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + l[i]);
+}
+
+void StateCommitment::remove(std::string_view key, std::string_view value) {
+    const auto l = leaf(key, value);
+    for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] - l[i]);
+}
+
+void StateCommitment::apply(const StateReader& committed, const WriteSet& writes) {
+    for (const auto& [key, value] : writes) {
+        if (!is_state_key(key)) continue;
+        if (auto old = committed.get(key)) remove(key, *old);
+        if (value) add(key, *value);
+    }
+}
+
+Hash32 StateCommitment::root() const {
+    Hasher h;
+    h.update(root_domain);
+    const uint8_t version = state_root_version;
+    h.update(Bytes(&version, 1));
+    h.update(serialize());
+    return h.finish();
+}
+
+std::string StateCommitment::serialize() const {
+    std::string out(2 * lanes, '\0');
+    for (size_t i = 0; i < lanes; ++i) {
+        out[2 * i] = static_cast<char>(sum_[i] & 0xff);
+        out[2 * i + 1] = static_cast<char>(sum_[i] >> 8);
+    }
+    return out;
+}
+
+std::optional<StateCommitment> StateCommitment::deserialize(std::string_view bytes) {
+    if (bytes.size() != 2 * lanes) return std::nullopt;
+    StateCommitment c;
+    for (size_t i = 0; i < lanes; ++i)
+        c.sum_[i] = static_cast<uint16_t>(static_cast<uint8_t>(bytes[2 * i]) | static_cast<uint8_t>(bytes[2 * i + 1]) << 8);
+    return c;
+}
+
+StateCommitment StateCommitment::from_scratch(const StateReader& reader) {
+    StateCommitment c;
+    reader.scan("", [&](std::string_view key, std::string_view value) {
+        if (is_state_key(key)) c.add(key, value);
+        return true;
+    });
+    return c;
+}
+
+}  // namespace clearnode

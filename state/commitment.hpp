@@ -1,0 +1,52 @@
+// The state root of RULES §11.
+//
+// The root commits to the set of (key, value) state entries through a homomorphic lattice
+// hash (LtHash, Bellare-Micciancio; parameters of Lewi et al., "Securing Update Propagation
+// with Homomorphic Hashing", 2019): every entry maps to 1024 lanes of 16 bits, and the
+// accumulator is their lane-wise sum mod 2^16. Adding and removing an entry costs one leaf
+// hash whatever the size of the state, and the sum does not depend on the order in which
+// entries were written or on the backend that holds them.
+//
+//   leaf(k, v) = expand(BLAKE2b-256("clearnode/leaf/v1" || u32 |k| || k || u32 |v| || v))
+//   root       = BLAKE2b-256("clearnode/root/v1" || u8 version || accumulator as 1024 u16 LE)
+//
+// A block's update: for every written key, remove its committed entry (if any), add its new
+// one (if any). The accumulator is stored under the bookkeeping key "~commitment" so that a
+// node starts without rehashing its state; `from_scratch` recomputes it to verify.
+#pragma once
+
+#include "crypto/crypto.hpp"
+#include "state/store.hpp"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace clearnode {
+
+constexpr uint8_t state_root_version = 1;
+constexpr std::string_view commitment_key = "~commitment";
+
+class StateCommitment {
+public:
+    static constexpr size_t lanes = 1024;
+
+    void add(std::string_view key, std::string_view value);
+    void remove(std::string_view key, std::string_view value);
+    // Folds a block's writes in, given the committed state they are written over.
+    void apply(const StateReader& committed, const WriteSet& writes);
+    Hash32 root() const;
+
+    std::string serialize() const;
+    static std::optional<StateCommitment> deserialize(std::string_view bytes);
+    // The accumulator of every state entry of `reader`, recomputed: O(state).
+    static StateCommitment from_scratch(const StateReader& reader);
+
+    bool operator==(const StateCommitment&) const = default;
+
+private:
+    std::array<uint16_t, lanes> sum_{};
+};
+
+}  // namespace clearnode

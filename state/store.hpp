@@ -1,0 +1,104 @@
+// The store: ordered bytes-to-bytes state with one atomic commit per block (LevelDB-style).
+//
+// Keys that start with '~' are bookkeeping of the store itself (the commitment accumulator,
+// later the block log index); they are outside the state root. Every other key is state.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace clearnode {
+
+// Failure of the storage layer underneath (I/O error, corruption). The engine cannot continue
+// on a state it cannot read, so this is fatal for a node: it stops and commits nothing.
+struct StorageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Status {
+    std::string error;  // empty when ok
+    bool ok() const { return error.empty(); }
+    static Status success() { return {}; }
+};
+
+// What a block writes: a key mapped to its new value, or to nullopt for an erasure.
+using WriteSet = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+// Return false to stop a scan.
+using ScanVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+
+constexpr char bookkeeping_key_prefix = '~';
+inline bool is_state_key(std::string_view key) { return key.empty() || key[0] != bookkeeping_key_prefix; }
+
+class StateReader {
+public:
+    virtual ~StateReader() = default;
+    virtual std::optional<std::string> get(std::string_view key) const = 0;
+    // Every entry whose key starts with `prefix`, in ascending byte order of the key.
+    virtual void scan(std::string_view prefix, const ScanVisitor& visit) const = 0;
+};
+
+class Store : public StateReader {
+public:
+    // All of `writes` or none of it, durably (fsync) where the backend is durable.
+    virtual Status commit(const WriteSet& writes) = 0;
+};
+
+class MemoryStore final : public Store {
+public:
+    std::optional<std::string> get(std::string_view key) const override;
+    void scan(std::string_view prefix, const ScanVisitor& visit) const override;
+    Status commit(const WriteSet& writes) override;
+    size_t size() const { return entries_.size(); }
+
+private:
+    std::map<std::string, std::string, std::less<>> entries_;
+};
+
+struct RocksOptions {
+    bool create_if_missing = false;
+    bool read_only = false;
+    bool sync_writes = true;
+    size_t block_cache_mb = 256;
+};
+
+class RocksStore final : public Store {
+public:
+    // The store at `path`, or the reason it could not be opened.
+    static std::unique_ptr<RocksStore> open(const std::string& path, const RocksOptions& options, std::string& error);
+    ~RocksStore() override;
+    std::optional<std::string> get(std::string_view key) const override;
+    void scan(std::string_view prefix, const ScanVisitor& visit) const override;
+    Status commit(const WriteSet& writes) override;
+
+private:
+    struct Impl;
+    explicit RocksStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// Writes over a base view: a transaction over its block, a block over the committed store.
+// Reads see the writes first; scans merge both in key order.
+class Overlay final : public StateReader {
+public:
+    explicit Overlay(const StateReader& base) : base_(&base) {}
+    std::optional<std::string> get(std::string_view key) const override;
+    void scan(std::string_view prefix, const ScanVisitor& visit) const override;
+    void put(std::string_view key, std::string value);
+    void erase(std::string_view key);
+    const WriteSet& writes() const { return writes_; }
+    // Moves this overlay's writes into `parent` (whose base must be this overlay's base).
+    void merge_into(Overlay& parent);
+    void clear() { writes_.clear(); }
+
+private:
+    const StateReader* base_;
+    WriteSet writes_;
+};
+
+}  // namespace clearnode

@@ -1,0 +1,107 @@
+#include "ledger/codec.hpp"
+#include "ledger/json.hpp"
+#include "testkit.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace clearnode;
+using namespace clearnode::test;
+
+namespace {
+std::vector<Tx> one_of_each(Chain& c) {
+    return {
+        c.deposit("alice", "100.5"),
+        c.withdraw("alice", "1"),
+        c.transfer("alice", "bob", "2.25"),
+        c.set_leverage("alice", "BTC", 10, MarginMode::isolated),
+        c.transfer_margin("alice", "BTC", "-5.5"),
+        c.price({{"BTC", {"64000"}}, {"ETH", {"3100.5"}}}),
+        c.funding({{"BTC", 125000}, {"SOL", -40000000}}),
+        c.open("alice", "BTC", Side::buy, "0.5", "65000", c.order("bob", "BTC", Side::sell, "1", "64900", true)),
+        c.liquidate("carol", "alice", "BTC"),
+        c.adl("carol", "alice", "ETH"),
+    };
+}
+}  // namespace
+
+TEST_CASE("every transaction type round-trips through the binary and JSON forms") {
+    Chain c;
+    for (const Tx& tx : one_of_each(c)) {
+        CAPTURE(tx_type_name(tx.body));
+        const std::string bytes = encode_tx(tx);
+        const auto decoded = decode_tx(bytes);
+        REQUIRE(decoded);
+        CHECK(encode_tx(*decoded) == bytes);
+        const auto from_json = tx_from_json(tx_to_json(tx));
+        REQUIRE_MESSAGE(from_json.ok(), from_json.error);
+        CHECK(encode_tx(*from_json.value) == bytes);
+        CHECK(tx_hash(*from_json.value) == tx_hash(tx));
+        // Any truncation is refused, never read past.
+        for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(decode_tx(std::string_view(bytes).substr(0, n)));
+        CHECK_FALSE(decode_tx(bytes + "x"));
+    }
+}
+
+TEST_CASE("the signature covers the chain id and every field") {
+    Chain c;
+    const Tx tx = c.transfer("alice", "bob", "1");
+    CHECK(verify(tx.signer, as_bytes(tx_signing_digest(tx, c.genesis.chain_id)), tx.sig));
+    CHECK_FALSE(verify(tx.signer, as_bytes(tx_signing_digest(tx, "another-chain")), tx.sig));
+    Tx changed = tx;
+    std::get<Transfer>(changed.body).amount.text = "1.0";
+    CHECK_FALSE(verify(tx.signer, as_bytes(tx_signing_digest(changed, c.genesis.chain_id)), tx.sig));
+    changed = tx;
+    changed.nonce += 1;
+    CHECK_FALSE(verify(tx.signer, as_bytes(tx_signing_digest(changed, c.genesis.chain_id)), tx.sig));
+}
+
+TEST_CASE("a maker order signed for one market does not verify on another") {
+    Chain c;
+    const MakerOrder o = c.order("bob", "BTC", Side::sell, "1", "64900");
+    CHECK(verify(o.account, as_bytes(order_signing_digest(o, "BTC", c.genesis.chain_id)), o.sig));
+    CHECK_FALSE(verify(o.account, as_bytes(order_signing_digest(o, "ETH", c.genesis.chain_id)), o.sig));
+}
+
+TEST_CASE("JSON carriers name the field that is wrong") {
+    const std::string signer(64, 'a');
+    auto error_of = [](const std::string& line) { return tx_from_json(Json::parse(line)).error; };
+    CHECK(error_of(R"({"type":"withdraw","signer":")" + signer + R"(","nonce":1,"amount":1,"sig":")" + std::string(128, '0') + "\"}")
+              .starts_with("amount:"));
+    CHECK(error_of(R"({"type":"withdraw","signer":"xyz","nonce":1,"amount":"1","sig":""})").starts_with("signer:"));
+    CHECK(error_of(R"({"type":"withdraw","signer":")" + signer + R"(","nonce":-1,"amount":"1"})").starts_with("nonce:"));
+    CHECK(error_of(R"({"type":"withdraw","signer":")" + signer + R"(","nonce":1,"amount":"1"})").starts_with("sig:"));
+    CHECK(error_of(R"({"type":"teleport","signer":")" + signer + R"(","nonce":1})").starts_with("type:"));
+    CHECK(error_of(R"({"type":"withdraw","signer":")" + signer + R"(","nonce":1,"amount":"1e5","sig":")" + std::string(128, '0') + "\"}")
+              .starts_with("amount:"));
+}
+
+TEST_CASE("block files: header line, blank lines, and the line number of an error") {
+    Chain c;
+    const std::string tx_line = tx_to_json(c.deposit("alice", "1")).dump();
+    auto parsed = block_file_from_text("{\"block\":{\"height\":7,\"time_ms\":5}}\n\n" + tx_line + "\n" + tx_line + "\n");
+    REQUIRE(parsed.ok());
+    CHECK(*parsed.value->header.height == 7);
+    CHECK(*parsed.value->header.time_ms == 5);
+    CHECK(parsed.value->txs.size() == 2);
+    auto broken = block_file_from_text(tx_line + "\n{\"type\": \n");
+    CHECK_FALSE(broken.ok());
+    CHECK(broken.error == "line 2: not valid JSON");
+    auto missing = block_file_from_text(tx_line + "\n" + tx_line + "\n{\"type\":\"deposit\"}\n");
+    CHECK(missing.error == "line 3: signer: missing");
+}
+
+TEST_CASE("genesis JSON round-trips and inconsistent genesis files are refused") {
+    const Genesis g = demo_genesis();
+    const auto back = genesis_from_json(genesis_to_json(g));
+    REQUIRE_MESSAGE(back.ok(), back.error);
+    CHECK(genesis_to_json(*back.value) == genesis_to_json(g));
+    Json j = genesis_to_json(g);
+    j["markets"][0]["tiers"][1]["max_leverage"] = 50;
+    CHECK(genesis_from_json(j).error == "BTC: max_leverage may not rise with the tier");
+    j = genesis_to_json(g);
+    j["params"]["taker_fee"] = 1;
+    CHECK(genesis_from_json(j).error == "params.taker_fee: unknown parameter");
+    j = genesis_to_json(g);
+    j["markets"][1]["size_decimals"] = 9;
+    CHECK(genesis_from_json(j).error == "markets[ETH].size_decimals: must be in [0, 8]");
+}

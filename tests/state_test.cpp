@@ -1,0 +1,148 @@
+#include "state/commitment.hpp"
+#include "state/records.hpp"
+#include "testkit.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <unistd.h>
+#include <random>
+
+using namespace clearnode;
+using namespace clearnode::test;
+
+namespace {
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        path = std::filesystem::temp_directory_path() / ("clearnode-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+        std::filesystem::remove_all(path);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    static int& counter() { static int n = 0; return n; }
+};
+
+std::unique_ptr<RocksStore> open_rocks(const std::filesystem::path& dir) {
+    std::string error;
+    RocksOptions options;
+    options.create_if_missing = true;
+    auto store = RocksStore::open(dir.string(), options, error);
+    REQUIRE_MESSAGE(store, error);
+    return store;
+}
+
+}  // namespace
+
+TEST_CASE("the state root does not depend on the order in which entries were written") {
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (int i = 0; i < 200; ++i) entries.emplace_back("k/" + std::to_string(i * 7919 % 1000), "value-" + std::to_string(i));
+    StateCommitment forward, backward, shuffled;
+    for (const auto& [k, v] : entries) forward.add(k, v);
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) backward.add(it->first, it->second);
+    auto copy = entries;
+    std::mt19937 rng(42);  // the test's own order, not consensus
+    std::shuffle(copy.begin(), copy.end(), rng);
+    for (const auto& [k, v] : copy) shuffled.add(k, v);
+    CHECK(forward.root() == backward.root());
+    CHECK(forward.root() == shuffled.root());
+    // Removing what was added returns to the empty root; changing one value changes the root.
+    StateCommitment again = forward;
+    again.remove(entries[3].first, entries[3].second);
+    CHECK(again.root() != forward.root());
+    again.add(entries[3].first, entries[3].second);
+    CHECK(again.root() == forward.root());
+    for (const auto& [k, v] : entries) again.remove(k, v);
+    CHECK(again.root() == StateCommitment{}.root());
+    // The key and the value are bound separately: ("ab","c") is not ("a","bc").
+    StateCommitment one, two;
+    one.add("ab", "c");
+    two.add("a", "bc");
+    CHECK(one.root() != two.root());
+}
+
+TEST_CASE("two stores written in different orders by different backends agree") {
+    TempDir dir;
+    auto rocks = open_rocks(dir.path);
+    MemoryStore memory;
+    WriteSet all;
+    for (int i = 0; i < 100; ++i) all["account/" + std::to_string(i)] = "v" + std::to_string(i * i);
+    // Memory: one commit. RocksDB: two commits, the second half first.
+    CHECK(memory.commit(all).ok());
+    WriteSet first_half, second_half;
+    for (auto& [k, v] : all) (first_half.size() < 50 ? first_half : second_half)[k] = v;
+    CHECK(rocks->commit(second_half).ok());
+    CHECK(rocks->commit(first_half).ok());
+    CHECK(StateCommitment::from_scratch(memory).root() == StateCommitment::from_scratch(*rocks).root());
+    // Incremental updates agree with a full rehash.
+    StateCommitment incremental = StateCommitment::from_scratch(memory);
+    WriteSet change{{"account/3", std::nullopt}, {"account/4", "changed"}, {"account/new", "n"}};
+    incremental.apply(memory, change);
+    CHECK(memory.commit(change).ok());
+    CHECK(incremental.root() == StateCommitment::from_scratch(memory).root());
+}
+
+TEST_CASE("overlay reads and scans merge writes over the base in key order") {
+    MemoryStore base;
+    CHECK(base.commit({{"a/1", "1"}, {"a/2", "2"}, {"a/4", "4"}, {"b/1", "x"}}).ok());
+    Overlay block(base);
+    block.put("a/3", "3");
+    block.erase("a/2");
+    Overlay tx(block);
+    tx.put("a/0", "0");
+    tx.put("a/4", "four");
+    std::vector<std::string> seen;
+    tx.scan("a/", [&](std::string_view k, std::string_view v) {
+        seen.push_back(std::string(k) + "=" + std::string(v));
+        return true;
+    });
+    CHECK(seen == std::vector<std::string>{"a/0=0", "a/1=1", "a/3=3", "a/4=four"});
+    CHECK_FALSE(tx.get("a/2"));
+    CHECK(*base.get("a/2") == "2");
+    tx.merge_into(block);
+    CHECK(*block.get("a/0") == "0");
+    CHECK(tx.writes().empty());
+}
+
+TEST_CASE("records round-trip and the nonce window keeps the 100 highest") {
+    NonceWindow w;
+    for (uint64_t n = 1; n <= 100; ++n) {
+        CHECK(w.accepts(n));
+        w.use(n);
+    }
+    CHECK_FALSE(w.accepts(50));   // used
+    CHECK_FALSE(w.accepts(0));    // below the smallest of a full window
+    CHECK(w.accepts(1000));
+    w.use(1000);                  // drops 1
+    CHECK(w.nonces.front() == 2);
+    CHECK_FALSE(w.accepts(1));
+    CHECK(w.accepts(101));
+    CHECK(decode_nonces(encode(w)) == w);
+
+    AccountRecord a;
+    a.collateral_usd = -5;
+    auto& p = a.entry("ETH");
+    p.size_lots = -3;
+    p.cost_usd = -9;
+    p.funding_index = -Wide("123456789012345678901234567890");
+    a.entry("BTC").leverage = 7;
+    CHECK(a.markets.front().market == "BTC");
+    CHECK(decode_account(encode(a)) == a);
+    CHECK_THROWS_AS(decode_account(encode(a).substr(1)), StorageError);
+}
+
+TEST_CASE("a RocksDB commit is all or nothing and survives reopening") {
+    TempDir dir;
+    {
+        auto rocks = open_rocks(dir.path);
+        CHECK(rocks->commit({{"x", "1"}, {"y", "2"}}).ok());
+    }
+    auto rocks = open_rocks(dir.path);
+    CHECK(*rocks->get("x") == "1");
+    CHECK(*rocks->get("y") == "2");
+    std::string error;
+    RocksOptions options;
+    auto second = RocksStore::open(dir.path.string(), options, error);
+    CHECK_FALSE(second);  // the database's own lock stops a second writer
+    CHECK_FALSE(error.empty());
+}

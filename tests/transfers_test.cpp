@@ -1,0 +1,198 @@
+// deposit, withdraw, transfer: the success paths, every rejection, and I1-I3/I5 after each
+// (Chain::apply checks those).
+#include "testkit.hpp"
+
+#include <filesystem>
+#include <unistd.h>
+
+using namespace clearnode;
+using namespace clearnode::test;
+
+namespace {
+constexpr int64_t usd(int64_t whole) { return whole * usd_one; }
+}
+
+TEST_CASE("deposit credits collateral and creates the account") {
+    Chain c;
+    CHECK_FALSE(c.account("alice"));
+    const Receipt r = c.apply(c.deposit("alice", "1000.25"));
+    CHECK(status(r) == "ok");
+    CHECK(c.collateral("alice") == 1'000'250'000);
+    CHECK(c.protocol().deposits_total_usd == usd(1'000'000) + 1'000'250'000);
+    REQUIRE(r.events.size() == 1);
+    CHECK(r.events[0].kind == "deposit");
+}
+
+TEST_CASE("deposit rejections") {
+    Chain c;
+    SUBCASE("not signed by the bridge") { CHECK(status(c.apply(c.make("alice", Deposit{id("alice"), {"5"}}))) == "not_authorized"); }
+    SUBCASE("zero and negative amounts") {
+        CHECK(status(c.apply(c.deposit("alice", "0"))) == "bad_amount");
+        CHECK(status(c.apply(c.deposit("alice", "-1"))) == "bad_amount");
+    }
+    SUBCASE("too many decimals") { CHECK(status(c.apply(c.deposit("alice", "1.0000001"))) == "bad_amount"); }
+    SUBCASE("beyond int64") { CHECK(status(c.apply(c.deposit("alice", "9223372036855"))) == "overflow"); }
+    SUBCASE("a balance that would overflow") {
+        CHECK(status(c.apply(c.deposit("alice", "9000000000000"))) == "ok");
+        CHECK(status(c.apply(c.deposit("alice", "9000000000000"))) == "overflow");
+        CHECK(c.collateral("alice") == usd(9'000'000'000'000));
+    }
+    SUBCASE("a tampered signature") {
+        Tx tx = c.deposit("alice", "5");
+        tx.sig[10] ^= 1;
+        CHECK(status(c.apply(tx)) == "bad_signature");
+    }
+    SUBCASE("a field changed after signing") {
+        Tx tx = c.deposit("alice", "5");
+        std::get<Deposit>(tx.body).amount.text = "500";
+        CHECK(status(c.apply(tx)) == "bad_signature");
+    }
+    SUBCASE("signed for another chain id") {
+        const Tx tx = c.resign(c.deposit("alice", "5"), "bridge", "clearnode-other");
+        CHECK(status(c.apply(tx)) == "bad_signature");
+    }
+    SUBCASE("replayed") {
+        const Tx tx = c.deposit("alice", "5");
+        CHECK(status(c.apply(tx)) == "ok");
+        CHECK(status(c.apply(tx)) == "nonce_used");
+        CHECK(c.collateral("alice") == usd(5));
+    }
+    CHECK(check_invariants(c.state()).empty());
+}
+
+TEST_CASE("withdraw debits collateral up to what an account without positions holds") {
+    Chain c;
+    c.apply(c.deposit("alice", "100"));
+    CHECK(status(c.apply(c.withdraw("alice", "40.5"))) == "ok");
+    CHECK(c.collateral("alice") == 59'500'000);
+    CHECK(c.protocol().withdrawals_total_usd == 40'500'000);
+    CHECK(status(c.apply(c.withdraw("alice", "59.500001"))) == "insufficient_collateral");
+    CHECK(status(c.apply(c.withdraw("alice", "59.5"))) == "ok");
+    CHECK(c.collateral("alice") == 0);
+}
+
+TEST_CASE("withdraw rejections") {
+    Chain c;
+    c.apply(c.deposit("alice", "100"));
+    CHECK(status(c.apply(c.withdraw("bob", "1"))) == "unknown_account");
+    CHECK(status(c.apply(c.withdraw("alice", "0"))) == "bad_amount");
+    CHECK(status(c.apply(c.withdraw("alice", "-3"))) == "bad_amount");
+    CHECK(status(c.apply(c.withdraw("alice", "0.0000001"))) == "bad_amount");
+    CHECK(status(c.apply(c.withdraw("alice", "99999999999999999"))) == "overflow");
+    CHECK(status(c.apply(c.withdraw("alice", "100.000001"))) == "insufficient_collateral");
+    Tx tampered = c.withdraw("alice", "1");
+    tampered.sig[0] ^= 0x80;
+    CHECK(status(c.apply(tampered)) == "bad_signature");
+    const Tx once = c.withdraw("alice", "1");
+    CHECK(status(c.apply(once)) == "ok");
+    CHECK(status(c.apply(once)) == "nonce_used");
+    CHECK(c.collateral("alice") == usd(99));
+}
+
+TEST_CASE("transfer moves collateral and creates the recipient") {
+    Chain c;
+    c.apply(c.deposit("alice", "100"));
+    CHECK(status(c.apply(c.transfer("alice", "bob", "30"))) == "ok");
+    CHECK(c.collateral("alice") == usd(70));
+    CHECK(c.collateral("bob") == usd(30));
+    CHECK(status(c.apply(c.transfer("bob", "alice", "30"))) == "ok");
+    CHECK(c.collateral("bob") == 0);
+    CHECK(c.account("bob"));  // an account that received collateral stays known
+    CHECK(status(c.apply(c.transfer("bob", "alice", "0.000001"))) == "insufficient_collateral");
+}
+
+TEST_CASE("transfer rejections") {
+    Chain c;
+    c.apply(c.deposit("alice", "100"));
+    CHECK(status(c.apply(c.transfer("carol", "alice", "1"))) == "unknown_account");
+    CHECK(status(c.apply(c.transfer("alice", "bob", "0"))) == "bad_amount");
+    CHECK(status(c.apply(c.transfer("alice", "bob", "-1"))) == "bad_amount");
+    CHECK(status(c.apply(c.transfer("alice", "bob", "1.1234567"))) == "bad_amount");
+    CHECK(status(c.apply(c.transfer("alice", "bob", "10000000000000"))) == "overflow");
+    CHECK(status(c.apply(c.transfer("alice", "bob", "100.01"))) == "insufficient_collateral");
+    CHECK_FALSE(c.account("bob"));
+}
+
+TEST_CASE("the nonce window: out of order within 100, and never below the window once full") {
+    Chain c;
+    c.apply(c.deposit("alice", "1000"));
+    auto withdraw_with_nonce = [&](uint64_t nonce) {
+        Tx tx = c.withdraw("alice", "1");
+        tx.nonce = nonce;
+        return status(c.apply(c.resign(tx, "alice")));
+    };
+    CHECK(withdraw_with_nonce(500) == "ok");
+    CHECK(withdraw_with_nonce(3) == "ok");  // lower but not used: accepted while the window has room
+    CHECK(withdraw_with_nonce(3) == "nonce_used");
+    for (uint64_t n = 1000; n < 1098; ++n) CHECK(withdraw_with_nonce(n) == "ok");
+    CHECK(withdraw_with_nonce(2) == "nonce_used");  // the window is full and 2 is below its smallest
+    CHECK(withdraw_with_nonce(4) == "ok");          // above the smallest (3): replaces it
+    CHECK(withdraw_with_nonce(3) == "nonce_used");
+}
+
+TEST_CASE("a rule rejection spends the nonce, so the intent can never be replayed later") {
+    Chain c;
+    c.apply(c.deposit("alice", "10"));
+    const Tx early = c.withdraw("alice", "50");
+    CHECK(status(c.apply(early)) == "insufficient_collateral");
+    c.apply(c.deposit("alice", "100"));
+    CHECK(status(c.apply(early)) == "nonce_used");
+    CHECK(c.collateral("alice") == usd(110));
+}
+
+TEST_CASE("one block: later transactions see earlier ones, and a rejection in the middle keeps the rest") {
+    Chain c;
+    const auto result = c.apply_block({c.deposit("alice", "10"), c.transfer("alice", "bob", "20"), c.transfer("alice", "bob", "4")});
+    CHECK(status(result.receipts[0]) == "ok");
+    CHECK(status(result.receipts[1]) == "insufficient_collateral");
+    CHECK(status(result.receipts[2]) == "ok");
+    CHECK(c.collateral("alice") == usd(6));
+    CHECK(c.collateral("bob") == usd(4));
+    CHECK(result.ok_count() == 2);
+}
+
+TEST_CASE("blocks must follow in height and time") {
+    Chain c;
+    std::string error;
+    CHECK_FALSE(c.engine->apply_block(Block{{5, c.time_ms + 1}, {}}, 1, error));
+    CHECK(error.find("does not follow") != std::string::npos);
+    CHECK_FALSE(c.engine->apply_block(Block{{1, c.time_ms - 1}, {}}, 1, error));
+    CHECK(c.engine->height() == 0);
+    CHECK(c.engine->apply_block(Block{{1, c.time_ms}, {}}, 1, error));
+}
+
+TEST_CASE("memory and RocksDB backends and 1 or 2 verification threads give the same roots") {
+    Chain memory_chain;
+    std::vector<std::vector<Tx>> blocks = {
+        {memory_chain.deposit("alice", "100"), memory_chain.deposit("bob", "5")},
+        {memory_chain.transfer("alice", "bob", "7.5"), memory_chain.withdraw("bob", "100")},
+        {memory_chain.withdraw("alice", "2")},
+    };
+    const auto dir = std::filesystem::temp_directory_path() / ("clearnode-backends-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::string error;
+    RocksOptions options;
+    options.create_if_missing = true;
+    auto rocks = RocksStore::open(dir.string(), options, error);
+    REQUIRE(rocks);
+    auto rocks_engine = Engine::genesis(*rocks, memory_chain.genesis, error);
+    REQUIRE(rocks_engine);
+    CHECK(rocks_engine->state_root() == memory_chain.engine->state_root());
+    for (const auto& txs : blocks) {
+        const auto in_memory = memory_chain.apply_block(txs);
+        const auto on_disk = rocks_engine->apply_block(Block{in_memory.header, txs}, 2, error);
+        REQUIRE(on_disk);
+        CHECK(on_disk->state_root == in_memory.state_root);
+        CHECK(on_disk->block_hash == in_memory.block_hash);
+    }
+    rocks_engine.reset();
+    rocks.reset();
+    // Reopened, with a full recomputation of the root from the stored entries.
+    rocks = RocksStore::open(dir.string(), options, error);
+    auto reopened = Engine::open(*rocks, true, error);
+    REQUIRE_MESSAGE(reopened, error);
+    CHECK(reopened->state_root() == memory_chain.engine->state_root());
+    CHECK(reopened->height() == 3);
+    rocks.reset();
+    std::filesystem::remove_all(dir);
+}
