@@ -149,7 +149,7 @@ std::optional<BlockResult> Engine::apply_block(const Block& block, unsigned veri
 }
 
 std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
-                                                       std::string& error) {
+                                                       std::string& error, const BookkeepingWrites& bookkeeping) {
     assert(checks.size() == block.txs.size());
     if (block.header.height != chain_.height + 1) {
         error = "block height " + std::to_string(block.header.height) + " does not follow " + std::to_string(chain_.height);
@@ -183,18 +183,23 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
     const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
     save(block_view, next);
-    if (error = commit(block_view); !error.empty()) return std::nullopt;
-    result.state_root = commitment_.root();
+    if (error = commit(block_view, &result, bookkeeping); !error.empty()) return std::nullopt;
+    assert(result.state_root == commitment_.root());
     return result;
+}
+
+Reason Engine::precheck(const StateReader& view, const Tx& tx, const SignatureCheck& check) const {
+    // RULES §6 order: signature, authority, nonce.
+    if (!check.envelope_ok || !check.maker_ok) return Reason::bad_signature;
+    if (const Reason r = authority(view, config_, tx); r != Reason::ok) return r;
+    return nonce_check(view, tx);
 }
 
 Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
     Receipt receipt;
     receipt.tx_hash = tx_hash(tx);
-    // RULES §6 order: signature, authority, nonce; a failure here changes nothing at all.
-    if (!check.envelope_ok || !check.maker_ok) receipt.status = Reason::bad_signature;
-    else receipt.status = authority(block_view, config_, tx);
-    if (receipt.status == Reason::ok) receipt.status = nonce_check(block_view, tx);
+    // A failure before the rules changes nothing at all.
+    receipt.status = precheck(block_view, tx, check);
     if (receipt.status != Reason::ok) return receipt;
 
     // The signer's nonce is spent whatever the rules say; a rejection keeps only that write.
@@ -215,10 +220,19 @@ Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck
     return receipt;
 }
 
-std::string Engine::commit(Overlay& block_view) {
+std::string Engine::commit(Overlay& block_view, BlockResult* result, const BookkeepingWrites& bookkeeping) {
     StateCommitment next = commitment_;
     next.apply(store_, block_view.writes());
     block_view.put(commitment_key, next.serialize());
+    if (result) result->state_root = next.root();
+    if (bookkeeping) {
+        assert(result);
+        for (auto& [key, value] : bookkeeping(*result)) {
+            if (is_state_key(key) || key == commitment_key) return "bookkeeping write to a state key: " + key;
+            if (value) block_view.put(key, std::move(*value));
+            else block_view.erase(key);
+        }
+    }
     const Status status = store_.commit(block_view.writes());
     if (!status.ok()) return status.error;
     commitment_ = next;

@@ -13,6 +13,7 @@
 #include "state/records.hpp"
 #include "state/store.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +38,11 @@ struct SignatureCheck {
     bool maker_ok = true;  // only `open` carries a maker order
 };
 
+// Bookkeeping that commits in the same atomic write as a block (the node's block log, its
+// tx-hash index, its receipts): given the block's result (hash and state root included), the
+// writes to add. Every key must be a bookkeeping key ('~'), outside the state root.
+using BookkeepingWrites = std::function<WriteSet(const BlockResult& result)>;
+
 class Engine {
 public:
     // Writes the genesis state (height 0) into an empty store and commits it.
@@ -49,8 +55,13 @@ public:
     // not before time_ms(); otherwise nothing is applied and `error` says why.
     std::optional<BlockResult> apply_block(const Block& block, unsigned verify_threads, std::string& error);
     // As apply_block, with the signature checks already made (one per transaction).
+    // With `bookkeeping`, its writes commit atomically with the block's state.
     std::optional<BlockResult> apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
-                                                   std::string& error);
+                                                   std::string& error, const BookkeepingWrites& bookkeeping = {});
+
+    // RULES §6's checks before the rules (signature, authority, nonce) of `tx` against `view`,
+    // changing nothing: what apply runs first, and what a node's admission runs.
+    Reason precheck(const StateReader& view, const Tx& tx, const SignatureCheck& check) const;
 
     // Signature checks of every transaction of `txs`, on `threads` threads.
     std::vector<SignatureCheck> check_signatures(std::span<const Tx> txs, unsigned threads) const;
@@ -65,7 +76,7 @@ public:
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
     Receipt apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
-    std::string commit(Overlay& block_view);
+    std::string commit(Overlay& block_view, BlockResult* result = nullptr, const BookkeepingWrites& bookkeeping = {});
 
     Store& store_;
     ConfigRecord config_;

@@ -2,6 +2,8 @@
 
 #include "ledger/units.hpp"
 
+#include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <type_traits>
 
@@ -255,6 +257,39 @@ Hash32 block_hash(const BlockHeader& header, const Hash32& previous_block_hash, 
     h.update(w.data());
     for (const auto& th : tx_hashes) h.update(as_bytes(th));
     return h.finish();
+}
+
+std::string encode_block(const Block& block) {
+    assert(block.txs.size() <= block_txs_max);
+    Writer w;
+    w.u8(block_encoding_version);
+    w.u64(block.header.height);
+    w.i64(block.header.time_ms);
+    w.u32(static_cast<uint32_t>(block.txs.size()));
+    for (const auto& tx : block.txs) w.bytes(encode_tx(tx, true));
+    return w.take();
+}
+
+std::optional<Block> decode_block(std::string_view bytes) {
+    // A transaction's encoding is bounded by its lists: 64 entries of a few dozen bytes.
+    constexpr size_t tx_bytes_max = 1 << 16;
+    Reader r(bytes);
+    if (r.u8() != block_encoding_version) return std::nullopt;
+    Block block;
+    block.header.height = r.u64();
+    block.header.time_ms = r.i64();
+    const uint32_t count = r.u32();
+    if (!r.ok() || count > block_txs_max) return std::nullopt;
+    block.txs.reserve(std::min<size_t>(count, bytes.size() / 8));
+    for (uint32_t i = 0; i < count; ++i) {
+        const std::string encoded = r.bytes(tx_bytes_max);
+        if (!r.ok()) return std::nullopt;
+        auto tx = decode_tx(encoded);
+        if (!tx) return std::nullopt;
+        block.txs.push_back(std::move(*tx));
+    }
+    if (!r.at_end()) return std::nullopt;
+    return block;
 }
 
 }  // namespace clearnode

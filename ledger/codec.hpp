@@ -71,4 +71,12 @@ Hash32 tx_hash(const Tx& tx);
 // hashes.
 Hash32 block_hash(const BlockHeader& header, const Hash32& previous_block_hash, std::span<const Hash32> tx_hashes);
 
+// A whole block, as the node's block log keeps it: a version byte, height, time, the count,
+// then each transaction's canonical encoding length-prefixed. Not hashed: the block's hash is
+// block_hash() over its transactions' hashes.
+constexpr uint8_t block_encoding_version = 1;
+std::string encode_block(const Block& block);
+// The block, or nullopt for bytes that are not exactly one encoded block.
+std::optional<Block> decode_block(std::string_view bytes);
+
 }  // namespace clearnode

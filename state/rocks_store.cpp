@@ -29,9 +29,18 @@ std::unique_ptr<RocksStore> RocksStore::open(const std::string& path, const Rock
     impl->write_options.sync = options.sync_writes;
     impl->read_options.verify_checksums = true;
     rocksdb::DB* db = nullptr;
-    const rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, &db)
-                                                : rocksdb::DB::Open(db_options, path, &db);
+    rocksdb::Status s;
+    if (!options.secondary_path.empty()) {
+        db_options.max_open_files = -1;  // a secondary must keep every table file open
+        s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_path, &db);
+        if (s.ok()) s = db->TryCatchUpWithPrimary();
+    } else if (options.read_only) {
+        s = rocksdb::DB::OpenForReadOnly(db_options, path, &db);
+    } else {
+        s = rocksdb::DB::Open(db_options, path, &db);
+    }
     if (!s.ok()) {
+        delete db;
         error = s.ToString();
         return nullptr;
     }

@@ -63,6 +63,9 @@ private:
 struct RocksOptions {
     bool create_if_missing = false;
     bool read_only = false;
+    // Non-empty: open as a RocksDB secondary (a consistent view of a database that another
+    // process has open for writing), keeping its own logs in this directory.
+    std::string secondary_path;
     bool sync_writes = true;
     size_t block_cache_mb = 256;
 };
