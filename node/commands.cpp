@@ -2,7 +2,10 @@
 
 #include "clearing/engine.hpp"
 #include "ledger/codec.hpp"
+#include "node/blocklog.hpp"
 #include "node/files.hpp"
+#include "node/home.hpp"
+#include "node/inbox.hpp"
 #include "node/output.hpp"
 
 #include <filesystem>
@@ -46,7 +49,9 @@ LoadedBlocks load_blocks(const std::vector<std::string>& paths, uint64_t height,
     return loaded;
 }
 
-int run_blocks(Engine& engine, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {
+// With `log_blocks` (a node's home), each block also goes into the block log in its commit,
+// as `clearnode run` writes it, so that the home can be replayed and run afterwards.
+int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, std::ostream& out, std::ostream& err) {
     LoadedBlocks loaded = load_blocks(options.block_paths, engine.height(), engine.time_ms());
     if (!loaded.error.empty()) {
         err << "error: " << loaded.error << " (nothing applied)\n";
@@ -62,7 +67,15 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, std::ostream& out
     }
     for (const auto& block : loaded.blocks) {
         std::string error;
-        const auto result = engine.apply_block(block, options.verify_threads, error);
+        const auto log_writes = [&](const BlockResult& r) {
+            std::string lines;
+            for (const auto& receipt : r.receipts) lines += receipt_line(r.header.height, receipt).dump() + "\n";
+            WriteSet writes;
+            add_block_log_writes(writes, block, r, std::move(lines));
+            return writes;
+        };
+        const auto checks = engine.check_signatures(block.txs, options.verify_threads);
+        const auto result = engine.apply_block_checked(block, checks, error, log_blocks ? BookkeepingWrites(log_writes) : BookkeepingWrites());
         if (!result) {
             err << "error: block " << block.header.height << ": " << error << "\n";
             return exit_internal;
@@ -202,15 +215,20 @@ int cmd_sign(const SignOptions& options, std::istream& in, std::ostream& out, st
 }
 
 int cmd_apply(const std::string& home, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {
+    std::string error;
+    auto lock = fs::exists(state_dir(home)) ? HomeLock::acquire(home, error) : nullptr;
+    if (fs::exists(state_dir(home)) && !lock) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
     auto store = open_home(home, false, err);
     if (!store) return exit_internal;
-    std::string error;
     auto engine = Engine::open(*store, false, error);
     if (!engine) {
         err << "error: " << home << ": " << error << "\n";
         return exit_internal;
     }
-    return run_blocks(*engine, options, out, err);
+    return run_blocks(*engine, options, true, out, err);
 }
 
 int cmd_replay(const std::string& genesis_path, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {
@@ -226,7 +244,23 @@ int cmd_replay(const std::string& genesis_path, const BlockRunOptions& options, 
         err << "error: " << error << "\n";
         return exit_internal;
     }
-    return run_blocks(*engine, options, out, err);
+    return run_blocks(*engine, options, false, out, err);
+}
+
+int cmd_submit(const std::string& home, const std::vector<std::string>& paths, std::ostream& out, std::ostream& err) {
+    std::string error;
+    bool bad_input = false;
+    const auto submitted = submit_files(home, paths, error, bad_input);
+    for (const auto& s : submitted) {
+        Json hashes = Json::array();
+        for (const auto& h : s.tx_hashes) hashes.push_back(to_hex(h));
+        out << Json{{"file", "inbox/" + s.name}, {"txs", s.tx_hashes.size()}, {"tx_hashes", std::move(hashes)}}.dump() << "\n";
+    }
+    if (!error.empty()) {
+        err << "error: " << error << "\n";
+        return bad_input ? exit_bad_input : exit_internal;
+    }
+    return exit_ok;
 }
 
 int cmd_query_account(const std::string& home, const std::string& account_hex, std::ostream& out, std::ostream& err) {

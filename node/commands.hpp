@@ -26,6 +26,9 @@ struct BlockRunOptions {
 int cmd_apply(const std::string& home, const BlockRunOptions& options, std::ostream& out, std::ostream& err);
 int cmd_replay(const std::string& genesis_path, const BlockRunOptions& options, std::ostream& out, std::ostream& err);
 
+// Hands transaction files to a running node through DIR/inbox/ (inbox.hpp).
+int cmd_submit(const std::string& home, const std::vector<std::string>& paths, std::ostream& out, std::ostream& err);
+
 int cmd_query_account(const std::string& home, const std::string& account_hex, std::ostream& out, std::ostream& err);
 int cmd_query_state(const std::string& home, std::ostream& out, std::ostream& err);
 

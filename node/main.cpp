@@ -1,11 +1,15 @@
 // The `clearnode` command: CLI11 wiring only; each subcommand is a function of commands.hpp.
 #include "node/commands.hpp"
 #include "node/files.hpp"
+#include "node/run.hpp"
+#include "node/snapshot.hpp"
+#include "node/status.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 #include <thread>
+#include <unistd.h>
 
 int main(int argc, char** argv) {
     using namespace clearnode::cli;
@@ -13,7 +17,12 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
 
-    std::string out_path, home, genesis_path, account_hex;
+    std::string out_path, home, genesis_path, account_hex, snapshot_path;
+    std::vector<std::string> submit_paths;
+    RunOptions node_options;
+    node_options.verify_threads = cores;
+    std::string log_format = "text";
+    bool verify = false;
     SignOptions sign_options;
     BlockRunOptions run_options;
     run_options.verify_threads = cores;
@@ -23,7 +32,10 @@ int main(int argc, char** argv) {
 
     auto* init = app.add_subcommand("init", "create a node's state at height 0 from a genesis file");
     init->add_option("--home", home, "node directory (must be empty or absent)")->required();
-    init->add_option("--genesis", genesis_path, "genesis JSON")->required()->check(CLI::ExistingFile);
+    auto* init_genesis = init->add_option("--genesis", genesis_path, "genesis JSON")->check(CLI::ExistingFile);
+    init->add_option("--snapshot", snapshot_path, "start from a snapshot of `clearnode export` instead")
+        ->check(CLI::ExistingFile)
+        ->excludes(init_genesis);
 
     auto* sign = app.add_subcommand("sign", "sign the transactions of a JSON Lines stream (stdin to stdout)");
     sign->add_option("--key", sign_options.key_paths, "key file (repeatable)")->required();
@@ -36,11 +48,35 @@ int main(int argc, char** argv) {
     apply->add_option("--verify-threads", run_options.verify_threads, "signature verification threads")->check(CLI::Range(1u, 256u));
     apply->add_option("blocks", run_options.block_paths, "block files (JSON Lines)")->required();
 
-    auto* replay = app.add_subcommand("replay", "apply block files in memory from genesis and print the roots");
-    replay->add_option("--genesis", genesis_path, "genesis JSON")->required();
-    replay->add_option("--receipts", run_options.receipts_path, "append receipt lines to this file");
+    auto* replay = app.add_subcommand("replay", "re-execute blocks in memory: block files from --genesis, or a node's block log");
+    auto* replay_genesis = replay->add_option("--genesis", genesis_path, "genesis JSON (with block files)");
+    auto* replay_home = replay->add_option("--home", home, "node directory: replay its block log")->excludes(replay_genesis);
+    replay->add_flag("--verify", verify, "with --home: check every block hash and root the node published, and I1-I3 at the end")
+        ->needs(replay_home);
+    replay->add_option("--receipts", run_options.receipts_path, "append receipt lines to this file")->excludes(replay_home);
     replay->add_option("--verify-threads", run_options.verify_threads, "signature verification threads")->check(CLI::Range(1u, 256u));
-    replay->add_option("blocks", run_options.block_paths, "block files (JSON Lines)")->required();
+    replay->add_option("blocks", run_options.block_paths, "block files (JSON Lines)")->excludes(replay_home);
+
+    auto* run = app.add_subcommand("run", "run the node: admit files from DIR/inbox, form and commit blocks, until SIGINT/SIGTERM");
+    run->add_option("--home", node_options.home, "node directory")->required();
+    run->add_option("--block-ms", node_options.block_ms, "form a block at least this often (milliseconds)")
+        ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}));
+    run->add_option("--block-txs", node_options.block_txs, "form a block at this many admitted transactions")
+        ->check(CLI::Range(size_t{1}, clearnode::block_txs_max));
+    run->add_option("--verify-threads", node_options.verify_threads, "signature verification threads (default: all cores)")
+        ->check(CLI::Range(1u, 256u));
+    run->add_option("--log-format", log_format, "status lines: text or json")->check(CLI::IsMember({"text", "json"}));
+
+    auto* submit = app.add_subcommand("submit", "hand transaction files to a running node (DIR/inbox)");
+    submit->add_option("--home", home, "node directory")->required();
+    submit->add_option("files", submit_paths, "transaction files (JSON Lines)")->required();
+
+    auto* status = app.add_subcommand("status", "height, state root, time and inbox of a node, also while it runs");
+    status->add_option("--home", home, "node directory")->required();
+
+    auto* export_cmd = app.add_subcommand("export", "write a snapshot of a node's state at its height");
+    export_cmd->add_option("--home", home, "node directory")->required();
+    export_cmd->add_option("--out", out_path, "snapshot file to create")->required();
 
     auto* query = app.add_subcommand("query", "read a node's state");
     query->add_option("--home", home, "node directory")->required();
@@ -58,10 +94,30 @@ int main(int argc, char** argv) {
 
     try {
         if (*keygen) return cmd_keygen(out_path, std::cout, std::cerr);
+        if (*init && !snapshot_path.empty()) return cmd_init_from_snapshot(home, snapshot_path, std::cout, std::cerr);
+        if (*init && genesis_path.empty()) {
+            std::cerr << "error: give --genesis or --snapshot\n";
+            return exit_bad_input;
+        }
         if (*init) return cmd_init(home, genesis_path, std::cout, std::cerr);
         if (*sign) return cmd_sign(sign_options, std::cin, std::cout, std::cerr);
         if (*apply) return cmd_apply(home, run_options, std::cout, std::cerr);
+        if (*replay && !home.empty()) {
+            const LogReplayOptions options{home, verify, run_options.verify_threads, ::isatty(STDERR_FILENO) == 1};
+            return cmd_replay_log(options, std::cout, std::cerr);
+        }
+        if (*replay && (genesis_path.empty() || run_options.block_paths.empty())) {
+            std::cerr << "error: replay needs --home DIR, or --genesis FILE and block files\n";
+            return exit_bad_input;
+        }
         if (*replay) return cmd_replay(genesis_path, run_options, std::cout, std::cerr);
+        if (*run) {
+            node_options.json_log = log_format == "json";
+            return cmd_run(node_options, std::cout, std::cerr);
+        }
+        if (*submit) return cmd_submit(home, submit_paths, std::cout, std::cerr);
+        if (*status) return cmd_status(home, std::cout, std::cerr);
+        if (*export_cmd) return cmd_export(home, out_path, std::cout, std::cerr);
         if (*query_account) return cmd_query_account(home, account_hex, std::cout, std::cerr);
         if (*query_state) return cmd_query_state(home, std::cout, std::cerr);
     } catch (const std::exception& e) {

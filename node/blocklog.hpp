@@ -1,0 +1,63 @@
+// The node's block log and its indexes, kept in the store under bookkeeping keys ('~',
+// outside the state root) and written in the same atomic commit as the block's state, so
+// that a crash can never leave the log and the state disagreeing.
+//
+//   key                         value
+//   "~block/" height(be64)      the block, ledger encode_block()
+//   "~meta/" height(be64)       block hash(32) | state root(32): what the node published
+//   "~receipts/" height(be64)   the block's receipt lines (JSON Lines), also admission rejections
+//   "~tx/" hash(32)             height u64 | index u32: the transaction is committed
+//   "~inbox/" file name         u64: how many of the file's transactions have a receipt
+//   "~base"                     height u64: the snapshot the node started from (absent: genesis)
+//
+// Heights are big-endian in keys so that a scan runs in height order.
+#pragma once
+
+#include "clearing/engine.hpp"
+#include "crypto/crypto.hpp"
+#include "ledger/tx.hpp"
+#include "state/store.hpp"
+
+#include <optional>
+#include <string>
+
+namespace clearnode::cli {
+
+namespace logkeys {
+std::string block(uint64_t height);
+std::string meta(uint64_t height);
+std::string receipts(uint64_t height);
+std::string tx(const Hash32& tx_hash);
+std::string inbox(std::string_view file_name);
+constexpr std::string_view base = "~base";
+}  // namespace logkeys
+
+struct BlockMeta {
+    Hash32 block_hash{};
+    Hash32 state_root{};
+};
+
+struct TxLocation {
+    uint64_t height = 0;
+    uint32_t index = 0;
+};
+
+std::string encode_u64(uint64_t v);
+// Reads a u64 value; throws StorageError when the bytes are not one.
+uint64_t decode_u64(std::string_view bytes, std::string_view what);
+
+// Reads of the log. A value that does not decode is a corrupt store: these throw StorageError.
+std::optional<Block> load_logged_block(const StateReader& s, uint64_t height);
+std::optional<BlockMeta> load_meta(const StateReader& s, uint64_t height);
+std::optional<TxLocation> find_tx(const StateReader& s, const Hash32& tx_hash);
+std::optional<uint64_t> inbox_progress(const StateReader& s, std::string_view file_name);
+uint64_t base_height(const StateReader& s);
+
+// The log's writes for one block: the block, its meta, its receipts and the tx index.
+void add_block_log_writes(WriteSet& writes, const Block& block, const BlockResult& result, std::string receipt_lines);
+
+// Empty when the log agrees with the committed chain at its height (the block and its meta
+// are there, and the meta matches the engine's block hash and state root); else what is wrong.
+std::string check_log_head(const StateReader& s, const Engine& engine);
+
+}  // namespace clearnode::cli

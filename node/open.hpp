@@ -1,0 +1,41 @@
+// Opening a node's store: for writing (the lock, then every check a node makes before it
+// trusts its state), or for reading beside a running node (a RocksDB secondary).
+#pragma once
+
+#include "clearing/engine.hpp"
+#include "node/home.hpp"
+#include "state/store.hpp"
+
+#include <memory>
+#include <string>
+
+namespace clearnode::cli {
+
+struct WritableNode {
+    std::unique_ptr<HomeLock> lock;  // declared first: released last
+    std::unique_ptr<RocksStore> store;
+    std::unique_ptr<Engine> engine;
+};
+
+// Takes DIR's lock, opens its store and refuses a state that fails its own checks: a missing
+// record, a state that does not hash to its stored root, a block log that does not end at the
+// state's height with the root and block hash the node published. Nullopt and `error` else.
+std::optional<WritableNode> open_for_writing(const std::string& home, std::string& error);
+
+// A consistent read-only view of DIR's store, also while a node writes it (a RocksDB
+// secondary, whose own files live in a temporary directory removed on destruction).
+class ReadableNode {
+public:
+    static std::unique_ptr<ReadableNode> open(const std::string& home, std::string& error);
+    ~ReadableNode();
+    RocksStore& store() { return *store_; }
+    Engine& engine() { return *engine_; }
+
+private:
+    ReadableNode() = default;
+    std::string secondary_dir_;
+    std::unique_ptr<RocksStore> store_;
+    std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace clearnode::cli

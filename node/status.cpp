@@ -1,0 +1,114 @@
+#include "node/status.hpp"
+
+#include "clearing/invariants.hpp"
+#include "node/blocklog.hpp"
+#include "node/files.hpp"
+#include "node/inbox.hpp"
+#include "node/open.hpp"
+#include "node/output.hpp"
+#include "node/snapshot.hpp"
+
+#include <filesystem>
+#include <ostream>
+
+namespace clearnode::cli {
+namespace {
+
+// The state a replay starts from: the node's snapshot if it was initialised from one, else
+// its genesis.
+std::unique_ptr<Engine> replay_start(const std::string& home, uint64_t base, MemoryStore& memory, std::string& error) {
+    if (base > 0) {
+        if (!load_snapshot_into(snapshot_copy_path(home), memory, error)) return nullptr;
+        auto engine = Engine::open(memory, true, error);
+        if (engine && engine->height() != base) {
+            error = snapshot_copy_path(home) + ": height " + std::to_string(engine->height()) + ", the node started at " +
+                    std::to_string(base);
+            return nullptr;
+        }
+        return engine;
+    }
+    const auto genesis = load_genesis(genesis_copy_path(home));
+    if (!genesis.ok()) {
+        error = genesis.error;
+        return nullptr;
+    }
+    return Engine::genesis(memory, *genesis.value, error);
+}
+
+}  // namespace
+
+int cmd_status(const std::string& home, std::ostream& out, std::ostream& err) {
+    std::string error;
+    auto node = ReadableNode::open(home, error);
+    if (!node) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    const Engine& engine = node->engine();
+    out << Json{{"height", engine.height()},
+                {"state_root", to_hex(engine.state_root())},
+                {"time_ms", engine.time_ms()},
+                {"inbox", list_inbox(home).size()}}
+               .dump()
+        << "\n";
+    return exit_ok;
+}
+
+int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostream& err) {
+    std::string error;
+    auto node = ReadableNode::open(options.home, error);
+    if (!node) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    const StateReader& log = node->store();
+    const uint64_t base = base_height(log);
+    const uint64_t top = node->engine().height();
+    MemoryStore memory;
+    auto engine = replay_start(options.home, base, memory, error);
+    if (!engine) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    for (uint64_t h = base + 1; h <= top; ++h) {
+        const auto block = load_logged_block(log, h);
+        if (!block) {
+            err << "error: height " << h << ": missing from the block log\n";
+            out << Json{{"first_difference", h}, {"reason", "missing from the block log"}}.dump() << "\n";
+            return exit_internal;
+        }
+        const auto result = engine->apply_block(*block, options.verify_threads, error);
+        if (!result) {
+            err << "error: height " << h << ": " << error << "\n";
+            return exit_internal;
+        }
+        if (options.verify) {
+            const auto meta = load_meta(log, h);
+            const char* reason = !meta                                    ? "no published root"
+                                 : meta->block_hash != result->block_hash ? "block hash differs"
+                                 : meta->state_root != result->state_root ? "state root differs"
+                                                                          : nullptr;
+            if (reason) {
+                if (options.progress) err << "\n";
+                Json j{{"first_difference", h}, {"reason", reason}, {"replayed_root", to_hex(result->state_root)}};
+                if (meta) j["published_root"] = to_hex(meta->state_root);
+                out << j.dump() << "\n";
+                return exit_internal;
+            }
+            if (options.progress && (h == top || h % 64 == 0)) err << "\rreplay: height " << h << " of " << top << std::flush;
+        } else {
+            out << block_line(*result).dump() << "\n";
+        }
+    }
+    if (options.progress && options.verify && top > base) err << "\n";
+    if (options.verify) {
+        const std::string violation = check_invariants(memory);
+        Json j{{"verified_from", base}, {"verified_to", top}, {"state_root", to_hex(engine->state_root())},
+               {"invariants", violation.empty() ? "ok" : violation}};
+        out << j.dump() << "\n";
+        if (!violation.empty()) return exit_internal;
+    }
+    return exit_ok;
+}
+
+}  // namespace clearnode::cli
