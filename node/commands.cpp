@@ -147,6 +147,10 @@ int cmd_init(const std::string& home, const std::string& genesis_path, std::ostr
         err << "error: " << error << "\n";
         return exit_internal;
     }
+    if (error = create_home_dirs(home); !error.empty()) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
     out << Json{{"height", engine->height()}, {"state_root", to_hex(engine->state_root())}}.dump() << "\n";
     return exit_ok;
 }

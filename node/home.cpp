@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -20,6 +21,15 @@ std::string receipts_path(const std::string& home, uint64_t height) {
     char name[32];
     std::snprintf(name, sizeof name, "%012llu.jsonl", static_cast<unsigned long long>(height));
     return receipts_dir(home) + "/" + name;
+}
+
+std::string create_home_dirs(const std::string& home) {
+    for (const auto& dir : {inbox_dir(home), receipts_dir(home)}) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec) return dir + ": " + ec.message();
+    }
+    return {};
 }
 
 std::unique_ptr<HomeLock> HomeLock::acquire(const std::string& home, std::string& error) {

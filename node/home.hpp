@@ -20,6 +20,9 @@ std::string receipts_dir(const std::string& home);
 std::string snapshot_copy_path(const std::string& home);
 std::string receipts_path(const std::string& home, uint64_t height);
 
+// Creates DIR/inbox and DIR/receipts if missing. Empty on success, else the error.
+std::string create_home_dirs(const std::string& home);
+
 // An exclusive lock on DIR/node.lock for the life of the object (released by the kernel if
 // the process dies, so a killed node never leaves a stale lock behind).
 class HomeLock {

@@ -280,13 +280,9 @@ int cmd_run(const RunOptions& options, std::ostream& out, std::ostream& err) {
         err << "error: " << error << "\n";
         return exit_internal;
     }
-    std::error_code ec;
-    for (const auto& dir : {inbox_dir(options.home), receipts_dir(options.home)}) {
-        fs::create_directories(dir, ec);
-        if (ec) {
-            err << "error: " << dir << ": " << ec.message() << "\n";
-            return exit_internal;
-        }
+    if (auto e = create_home_dirs(options.home); !e.empty()) {
+        err << "error: " << e << "\n";
+        return exit_internal;
     }
     Node runner(options, *node, out, err);
     return runner.run();

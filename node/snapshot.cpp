@@ -130,7 +130,8 @@ int cmd_init_from_snapshot(const std::string& home, const std::string& snapshot_
         return exit_internal;
     }
     auto engine = Engine::open(*store, true, error);
-    if (!engine) {
+    if (engine) error = create_home_dirs(home);
+    if (!engine || !error.empty()) {
         err << "error: " << error << "\n";
         return exit_internal;
     }

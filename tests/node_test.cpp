@@ -1,0 +1,173 @@
+// The node's storage contract: a block, its log entry and its bookkeeping commit together or
+// not at all; a home whose state fails its checks is refused; a second writer is locked out.
+#include "node/blocklog.hpp"
+#include "node/files.hpp"
+#include "node/home.hpp"
+#include "node/open.hpp"
+#include "state/records.hpp"
+#include "testkit.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+using namespace clearnode;
+using namespace clearnode::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempHome {
+    TempHome() {
+        std::string pattern = (fs::temp_directory_path() / "clearnode-node-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()));
+        path = pattern;
+    }
+    ~TempHome() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string path;
+};
+
+// A home at height 1 (one deposit), written the way `clearnode run` writes it.
+void make_home(const std::string& home) {
+    std::string error;
+    RocksOptions options;
+    options.create_if_missing = true;
+    auto store = RocksStore::open(cli::state_dir(home), options, error);
+    REQUIRE_MESSAGE(store, error);
+    auto engine = Engine::genesis(*store, demo_genesis(), error);
+    REQUIRE_MESSAGE(engine, error);
+    Chain c;
+    Block block{{1, c.time_ms + 1000}, {c.deposit("alice", "100")}};
+    const auto checks = engine->check_signatures(block.txs, 1);
+    const auto result = engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) {
+        WriteSet w;
+        cli::add_block_log_writes(w, block, r, "receipts\n");
+        return w;
+    });
+    REQUIRE_MESSAGE(result, error);
+}
+
+}  // namespace
+
+TEST_CASE("a whole block round-trips through its encoding, and any truncation is refused") {
+    Chain c;
+    Block block{{7, 1234}, {c.deposit("alice", "1"), c.transfer("alice", "bob", "0.5"), c.withdraw("bob", "0.1")}};
+    const std::string bytes = encode_block(block);
+    const auto decoded = decode_block(bytes);
+    REQUIRE(decoded);
+    CHECK(decoded->header.height == 7);
+    CHECK(decoded->header.time_ms == 1234);
+    CHECK(encode_block(*decoded) == bytes);
+    for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(decode_block(std::string_view(bytes).substr(0, n)));
+    CHECK_FALSE(decode_block(bytes + "x"));
+}
+
+TEST_CASE("bookkeeping writes commit with the block, and a state key among them commits nothing") {
+    Chain c;
+    const Tx tx = c.deposit("alice", "10");
+    const Hash32 root_before = c.engine->state_root();
+    std::string error;
+    Block block{{1, c.time_ms + 1000}, {tx}};
+    const auto checks = c.engine->check_signatures(block.txs, 1);
+
+    const auto refused = c.engine->apply_block_checked(block, checks, error, [](const BlockResult&) {
+        return WriteSet{{"~ok", std::string("x")}, {"account/sneaky", std::string("y")}};
+    });
+    CHECK_FALSE(refused);
+    CHECK(error.find("state key") != std::string::npos);
+    CHECK(c.engine->height() == 0);
+    CHECK(c.engine->state_root() == root_before);
+    CHECK_FALSE(c.store.get("~ok"));
+    CHECK_FALSE(c.store.get(keys::account(id("alice"))));
+
+    error.clear();
+    const auto result = c.engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) {
+        WriteSet w;
+        cli::add_block_log_writes(w, block, r, "lines\n");
+        return w;
+    });
+    REQUIRE_MESSAGE(result, error);
+    CHECK(c.engine->height() == 1);
+    // The root is the same as without bookkeeping: '~' entries are outside it.
+    CHECK(result->state_root == StateCommitment::from_scratch(c.store).root());
+    const auto logged = cli::load_logged_block(c.store, 1);
+    REQUIRE(logged);
+    CHECK(encode_block(*logged) == encode_block(block));
+    const auto meta = cli::load_meta(c.store, 1);
+    REQUIRE(meta);
+    CHECK(meta->state_root == result->state_root);
+    CHECK(meta->block_hash == result->block_hash);
+    const auto at = cli::find_tx(c.store, tx_hash(tx));
+    REQUIRE(at);
+    CHECK(at->height == 1);
+    CHECK(at->index == 0);
+    CHECK(cli::check_log_head(c.store, *c.engine).empty());
+}
+
+TEST_CASE("precheck runs the engine's checks before the rules and changes nothing") {
+    Chain c;
+    c.apply(c.deposit("alice", "10"));
+    const auto before = snapshot(c.store);
+    const Tx ok = c.transfer("alice", "bob", "1");
+    const SignatureCheck good{true, true};
+    CHECK(c.engine->precheck(c.store, ok, good) == Reason::ok);
+    CHECK(c.engine->precheck(c.store, ok, SignatureCheck{false, true}) == Reason::bad_signature);
+    CHECK(c.engine->precheck(c.store, c.transfer("bob", "alice", "1"), good) == Reason::unknown_account);
+    Tx forged = c.make("alice", Deposit{id("alice"), {"5"}});
+    CHECK(c.engine->precheck(c.store, forged, good) == Reason::not_authorized);
+    CHECK(snapshot(c.store) == before);
+    CHECK(status(c.apply(ok)) == "ok");
+    CHECK(c.engine->precheck(c.store, ok, good) == Reason::nonce_used);
+}
+
+TEST_CASE("a home whose state fails its checks is refused with the reason") {
+    TempHome home;
+    make_home(home.path);
+    std::string error;
+    {
+        auto node = cli::open_for_writing(home.path, error);
+        REQUIRE_MESSAGE(node, error);
+        CHECK(node->engine->height() == 1);
+
+        SUBCASE("a second writer on the same home is locked out") {
+            std::string second_error;
+            CHECK_FALSE(cli::open_for_writing(home.path, second_error));
+            CHECK(second_error.find("in use by another clearnode process") != std::string::npos);
+        }
+    }
+
+    SUBCASE("an entry changed behind the root's back") {
+        {
+            std::string e;
+            auto store = RocksStore::open(cli::state_dir(home.path), RocksOptions{}, e);
+            REQUIRE(store);
+            REQUIRE(store->commit(WriteSet{{keys::account(id("alice")), std::string("\x01garbage")}}).ok());
+        }
+        CHECK_FALSE(cli::open_for_writing(home.path, error));
+        CHECK(error.find("does not match its state root") != std::string::npos);
+    }
+    SUBCASE("a missing record") {
+        {
+            std::string e;
+            auto store = RocksStore::open(cli::state_dir(home.path), RocksOptions{}, e);
+            REQUIRE(store);
+            REQUIRE(store->commit(WriteSet{{keys::protocol(), std::nullopt}}).ok());
+        }
+        CHECK_FALSE(cli::open_for_writing(home.path, error));
+        CHECK(error.find("refusing to start") != std::string::npos);
+    }
+    SUBCASE("a block log that lost its head") {
+        {
+            std::string e;
+            auto store = RocksStore::open(cli::state_dir(home.path), RocksOptions{}, e);
+            REQUIRE(store);
+            REQUIRE(store->commit(WriteSet{{cli::logkeys::meta(1), std::nullopt}}).ok());
+        }
+        CHECK_FALSE(cli::open_for_writing(home.path, error));
+        CHECK(error.find("no root for the state's height 1") != std::string::npos);
+    }
+}
