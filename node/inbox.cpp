@@ -99,6 +99,8 @@ InboxFile read_inbox_file(const std::string& home, const std::string& name) {
     if (!file.text) return {{}, file.error};
     auto parsed = block_file_from_text(*file.text, SigPolicy::required);
     if (!parsed.ok()) return {{}, parsed.error};
+    // `submit` never writes an empty file: this one is being written by something else.
+    if (parsed.value->txs.empty()) return {{}, "no transactions"};
     return {std::move(parsed.value->txs), {}};
 }
 

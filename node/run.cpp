@@ -95,6 +95,9 @@ private:
     std::ostream& err_;
     std::map<std::string, OpenFile> files_;  // by name: submission order
     PendingBlock pending_;
+    // Files removed from the inbox since the last commit: their "~inbox/" entries go with the
+    // next block (after the removal is durable, so a crash cannot re-admit them).
+    std::vector<std::string> removed_;
 };
 
 // Receipts files are written after the commit that holds them; a crash in between leaves
@@ -123,6 +126,7 @@ void Node::refresh_inbox() {
         const uint64_t done = inbox_progress(store_, name).value_or(0);
         if (done >= file.txs.size()) {  // committed before a crash, not yet removed
             if (auto error = remove_inbox_file(options_.home, name); !error.empty()) err_ << "error: " << error << "\n";
+            else removed_.push_back(name);
             continue;
         }
         files_[name] = OpenFile{std::move(file.txs), static_cast<size_t>(done)};
@@ -199,6 +203,7 @@ std::string Node::commit_block() {
         receipts = receipt_text(result);
         WriteSet writes;
         add_block_log_writes(writes, block, result, receipts);
+        for (const auto& name : removed_) writes[logkeys::inbox(name)] = std::nullopt;
         for (const auto& [name, done] : pending_.progress) writes[logkeys::inbox(name)] = encode_u64(done);
         return writes;
     };
@@ -208,6 +213,7 @@ std::string Node::commit_block() {
     const auto committed = SteadyClock::now();
 
     // Committed: what follows is derived from the store and redone after a crash.
+    removed_.clear();
     if (auto e = write_file_atomically(receipts_path(options_.home, block.header.height), receipts); !e.empty()) return e;
     for (const auto& [name, done] : pending_.progress) {
         auto it = files_.find(name);
@@ -215,6 +221,7 @@ std::string Node::commit_block() {
         if (done < it->second.txs.size()) continue;
         if (auto e = remove_inbox_file(options_.home, name); !e.empty()) return e;
         files_.erase(it);
+        removed_.push_back(name);
     }
     print_status(*result, micros_between(start, applied), micros_between(applied, committed));
     pending_ = PendingBlock{};

@@ -49,7 +49,7 @@ check "  and the first node keeps every block" test "$(status_field "$home" heig
 check "apply is locked out too" expect_exit 1 "$bin" apply --home "$home" "$demo/blocks/01-deposits.jsonl"
 
 # A torn file put straight into the inbox (not through submit): set aside with its reason.
-head -c 150 "$work/txs-5.jsonl" > "$home/inbox/99999999999999999999-torn.jsonl"
+head -c 150 "$work/txs-5.jsonl" > "$home/inbox/.torn" && mv "$home/inbox/.torn" "$home/inbox/99999999999999999999-torn.jsonl"
 check "a torn inbox file is moved to rejected/" wait_until 10 test -f "$home/rejected/99999999999999999999-torn.jsonl"
 check "  with the reason beside it" grep -q "line 1" "$home/rejected/99999999999999999999-torn.jsonl.error"
 check "  and a clear error from the node" grep -q "error: inbox/99999999999999999999-torn.jsonl: line 1" "$work/run.err"
