@@ -150,30 +150,39 @@ std::string Node::admission_status(const Tx& tx, const SignatureCheck& check, co
 }
 
 void Node::admit() {
-    for (auto& [name, file] : files_) {
-        while (file.next < file.txs.size() && pending_.txs.size() < options_.block_txs) {
-            const size_t room = options_.block_txs - pending_.txs.size();
-            const size_t count = std::min(room, file.txs.size() - file.next);
-            const std::span<const Tx> slice(file.txs.data() + file.next, count);
-            const auto checks = engine_.check_signatures(slice, options_.verify_threads);
-            for (size_t i = 0; i < count; ++i) {
-                const Tx& tx = slice[i];
-                const Hash32 hash = tx_hash(tx);
-                std::string status = admission_status(tx, checks[i], hash);
-                if (status != "ok") {
-                    pending_.rejections.push_back({hash, std::move(status), name});
-                    continue;
-                }
-                pending_.txs.push_back(tx);
-                pending_.checks.push_back(checks[i]);
-                pending_.hashes.insert(hash);
-                if (const auto* d = std::get_if<Deposit>(&tx.body)) pending_.credited.insert(d->account);
-                if (const auto* t = std::get_if<Transfer>(&tx.body)) pending_.credited.insert(t->to);
+    // Each pass takes what fits in the block from the files in submission order and verifies
+    // its signatures as one batch on the verify threads; refusals leave room for another pass,
+    // and every pass takes at least one transaction.
+    while (pending_.txs.size() < options_.block_txs) {
+        const size_t room = options_.block_txs - pending_.txs.size();
+        std::vector<Tx> batch;
+        std::vector<const std::string*> origin;
+        for (auto& [name, file] : files_) {
+            if (file.next == file.txs.size()) continue;
+            while (file.next < file.txs.size() && batch.size() < room) {
+                batch.push_back(file.txs[file.next++]);
+                origin.push_back(&name);
             }
-            file.next += count;
             pending_.progress[name] = file.next;
+            if (file.next == file.txs.size())
+                err_ << "clearnode run: inbox/" << name << ": taken, " << file.txs.size() << " transactions" << std::endl;
+            if (batch.size() == room) break;
         }
-        if (pending_.txs.size() >= options_.block_txs) return;
+        if (batch.empty()) return;
+        const auto checks = engine_.check_signatures(batch, options_.verify_threads);
+        for (size_t i = 0; i < batch.size(); ++i) {
+            const Hash32 hash = tx_hash(batch[i]);
+            std::string status = admission_status(batch[i], checks[i], hash);
+            if (status != "ok") {
+                pending_.rejections.push_back({hash, std::move(status), *origin[i]});
+                continue;
+            }
+            if (const auto* d = std::get_if<Deposit>(&batch[i].body)) pending_.credited.insert(d->account);
+            if (const auto* t = std::get_if<Transfer>(&batch[i].body)) pending_.credited.insert(t->to);
+            pending_.hashes.insert(hash);
+            pending_.checks.push_back(checks[i]);
+            pending_.txs.push_back(std::move(batch[i]));
+        }
     }
 }
 

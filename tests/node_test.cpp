@@ -4,6 +4,8 @@
 #include "node/files.hpp"
 #include "node/home.hpp"
 #include "node/open.hpp"
+#include "node/status.hpp"
+#include "ledger/json.hpp"
 #include "state/records.hpp"
 #include "testkit.hpp"
 
@@ -11,6 +13,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 using namespace clearnode;
 using namespace clearnode::test;
@@ -31,8 +35,8 @@ struct TempHome {
     std::string path;
 };
 
-// A home at height 1 (one deposit), written the way `clearnode run` writes it.
-void make_home(const std::string& home) {
+// A home at height `blocks` (a deposit each), written the way `clearnode run` writes it.
+void make_home(const std::string& home, uint64_t blocks = 1) {
     std::string error;
     RocksOptions options;
     options.create_if_missing = true;
@@ -40,15 +44,25 @@ void make_home(const std::string& home) {
     REQUIRE_MESSAGE(store, error);
     auto engine = Engine::genesis(*store, demo_genesis(), error);
     REQUIRE_MESSAGE(engine, error);
+    std::ofstream(cli::genesis_copy_path(home)) << genesis_to_json(demo_genesis()).dump() << "\n";
     Chain c;
-    Block block{{1, c.time_ms + 1000}, {c.deposit("alice", "100")}};
-    const auto checks = engine->check_signatures(block.txs, 1);
-    const auto result = engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) {
-        WriteSet w;
-        cli::add_block_log_writes(w, block, r, "receipts\n");
-        return w;
-    });
-    REQUIRE_MESSAGE(result, error);
+    for (uint64_t h = 1; h <= blocks; ++h) {
+        Block block{{h, c.time_ms + static_cast<int64_t>(h) * 1000}, {c.deposit("alice", "100")}};
+        const auto checks = engine->check_signatures(block.txs, 1);
+        const auto result = engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) {
+            WriteSet w;
+            cli::add_block_log_writes(w, block, r, "receipts\n");
+            return w;
+        });
+        REQUIRE_MESSAGE(result, error);
+    }
+}
+
+void overwrite(const std::string& home, const std::string& key, std::optional<std::string> value) {
+    std::string error;
+    auto store = RocksStore::open(cli::state_dir(home), RocksOptions{}, error);
+    REQUIRE_MESSAGE(store, error);
+    REQUIRE(store->commit(WriteSet{{key, std::move(value)}}).ok());
 }
 
 }  // namespace
@@ -141,33 +155,45 @@ TEST_CASE("a home whose state fails its checks is refused with the reason") {
     }
 
     SUBCASE("an entry changed behind the root's back") {
-        {
-            std::string e;
-            auto store = RocksStore::open(cli::state_dir(home.path), RocksOptions{}, e);
-            REQUIRE(store);
-            REQUIRE(store->commit(WriteSet{{keys::account(id("alice")), std::string("\x01garbage")}}).ok());
-        }
+        overwrite(home.path, keys::account(id("alice")), std::string("\x01garbage"));
         CHECK_FALSE(cli::open_for_writing(home.path, error));
         CHECK(error.find("does not match its state root") != std::string::npos);
     }
     SUBCASE("a missing record") {
-        {
-            std::string e;
-            auto store = RocksStore::open(cli::state_dir(home.path), RocksOptions{}, e);
-            REQUIRE(store);
-            REQUIRE(store->commit(WriteSet{{keys::protocol(), std::nullopt}}).ok());
-        }
+        overwrite(home.path, keys::protocol(), std::nullopt);
         CHECK_FALSE(cli::open_for_writing(home.path, error));
         CHECK(error.find("refusing to start") != std::string::npos);
     }
     SUBCASE("a block log that lost its head") {
-        {
-            std::string e;
-            auto store = RocksStore::open(cli::state_dir(home.path), RocksOptions{}, e);
-            REQUIRE(store);
-            REQUIRE(store->commit(WriteSet{{cli::logkeys::meta(1), std::nullopt}}).ok());
-        }
+        overwrite(home.path, cli::logkeys::meta(1), std::nullopt);
         CHECK_FALSE(cli::open_for_writing(home.path, error));
         CHECK(error.find("no root for the state's height 1") != std::string::npos);
     }
+}
+
+TEST_CASE("replay --verify reproduces every published root, and names the first height that differs") {
+    TempHome home;
+    make_home(home.path, 4);
+    const cli::LogReplayOptions options{home.path, true, 1, false};
+    std::ostringstream out, err;
+    CHECK(cli::cmd_replay_log(options, out, err) == cli::exit_ok);
+    CHECK(out.str().find("\"verified_to\":4") != std::string::npos);
+    CHECK(out.str().find("\"invariants\":\"ok\"") != std::string::npos);
+
+    // The roots published for heights 3 and 4 are not what their blocks produce.
+    for (uint64_t h : {3, 4}) {
+        Writer meta;
+        meta.fixed(Hash32{});
+        meta.fixed(Hash32{});
+        overwrite(home.path, cli::logkeys::meta(h), meta.take());
+    }
+    std::ostringstream out2, err2;
+    CHECK(cli::cmd_replay_log(options, out2, err2) == cli::exit_internal);
+    CHECK(out2.str().find("\"first_difference\":3") != std::string::npos);
+
+    // A block missing from the log is a difference too.
+    overwrite(home.path, cli::logkeys::block(2), std::nullopt);
+    std::ostringstream out3, err3;
+    CHECK(cli::cmd_replay_log(options, out3, err3) == cli::exit_internal);
+    CHECK(out3.str().find("\"first_difference\":2") != std::string::npos);
 }

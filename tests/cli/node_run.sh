@@ -24,10 +24,10 @@ expect_exit() { # code, command...
   [ "$got" -eq "$want" ] || { echo "  exit $got, wanted $want: $(cat "$work/err")"; return 1; }
 }
 home=$work/node
-start_node() { "$bin" run --home "$home" --block-ms 50 --log-format json "$@" >> "$work/run.out" 2>> "$work/run.err" & node_pid=$!; }
+start_node() { "$bin" run --home "$home" --block-ms "${1:-50}" --log-format json >> "$work/run.out" 2>> "$work/run.err" & node_pid=$!; }
 stop_node() { local rc=0; kill -TERM "$node_pid"; wait "$node_pid" || rc=$?; node_pid=; return $rc; }
 
-for i in 0 1 2 3 4 5 6 7; do make_tx_file "$work/txs-$i.jsonl" "$i" 20; done
+for i in 0 1 2 3 4 5 6 7 8; do make_tx_file "$work/txs-$i.jsonl" "$i" 20; done
 "$bin" init --home "$home" --genesis "$demo/genesis.json" > /dev/null
 start_node
 check "status works while the node runs" wait_until 10 bash -c "'$bin' status --home '$home' | grep -q '\"height\":0'"
@@ -58,11 +58,23 @@ check "  and a clear error from the node" grep -q "error: inbox/9999999999999999
 check "the node goes on after the torn file" wait_until 20 inbox_empty "$home"
 check "SIGTERM: the node commits and exits 0" stop_node
 
+# SIGTERM with a block in progress: the file is admitted, its block not yet due (one a
+# minute); the node commits it before it exits.
+height_before=$(status_field "$home" height)
+start_node 60000
+wait_until 10 grep -q "at height $height_before," "$work/run.err"
+"$bin" submit --home "$home" "$work/txs-6.jsonl" | tee -a "$work/submitted.jsonl" > "$work/last-submit.json"
+name=$(json_field file < "$work/last-submit.json")
+wait_until 10 grep -q "$name: taken" "$work/run.err"
+check "SIGTERM with a block in progress: exit 0" stop_node
+check "  the block was committed" test "$(status_field "$home" height)" -eq $((height_before + 1))
+check "  and its file left the inbox" inbox_empty "$home"
+
 check "one status line per block, with its timings" grep -q '"apply_ms":[0-9.]*,"commit_ms":[0-9.]*' "$work/run.out"
 check "every submitted transaction has exactly one receipt" every_tx_has_one_receipt "$home" "$work/submitted.jsonl"
 check "refused at admission: a receipt, and never in a block" \
-  bash -c "grep -h '\"admission\":true' '$home'/receipts/*.jsonl | grep -c not_authorized | grep -qx 6"
-check "rejected in a block: bad_amount receipts" bash -c "grep -h '\"index\"' '$home'/receipts/*.jsonl | grep -c bad_amount | grep -qx 6"
+  bash -c "grep -h '\"admission\":true' '$home'/receipts/*.jsonl | grep -c not_authorized | grep -qx 7"
+check "rejected in a block: bad_amount receipts" bash -c "grep -h '\"index\"' '$home'/receipts/*.jsonl | grep -c bad_amount | grep -qx 7"
 
 "$bin" replay --home "$home" --verify > "$work/verify.json"
 check "replay --verify: every published root reproduced, I1-I3 hold" grep -q '"invariants":"ok"' "$work/verify.json"
@@ -77,8 +89,8 @@ check "the final state is the replay's" grep -q "\"state_root\":\"$final_root\""
 "$bin" init --home "$work/node2" --snapshot "$work/snap.bin" > "$work/init2.json"
 check "init --snapshot starts at the exported height and root" \
   test "$(json_field state_root < "$work/init2.json")" = "$final_root"
-"$bin" apply --home "$home" "$work/txs-6.jsonl" > "$work/next1.json"
-"$bin" apply --home "$work/node2" "$work/txs-6.jsonl" > "$work/next2.json"
+"$bin" apply --home "$home" "$work/txs-8.jsonl" > "$work/next1.json"
+"$bin" apply --home "$work/node2" "$work/txs-8.jsonl" > "$work/next2.json"
 check "both nodes continue with the same block hash and root" diff -u "$work/next1.json" "$work/next2.json"
 check "the snapshot node's block log replays from its snapshot" \
   bash -c "'$bin' replay --home '$work/node2' --verify | grep -q '\"invariants\":\"ok\"'"
