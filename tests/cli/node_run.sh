@@ -72,6 +72,13 @@ check "  and its file left the inbox" inbox_empty "$home"
 
 check "one status line per block, with its timings" grep -q '"apply_ms":[0-9.]*,"commit_ms":[0-9.]*' "$work/run.out"
 check "every submitted transaction has exactly one receipt" every_tx_has_one_receipt "$home" "$work/submitted.jsonl"
+in_order() {
+  grep -o '"tx_hashes":\[[^]]*\]' "$work/submitted.jsonl" | grep -o '[0-9a-f]\{64\}' > "$work/order.submitted"
+  cat "$home"/receipts/*.jsonl | grep '"admission":true' | grep -o '"tx_hash":"[0-9a-f]*"' | cut -d'"' -f4 > "$work/order.refused"
+  cat "$home"/receipts/*.jsonl | grep '"index"' | grep -o '"tx_hash":"[0-9a-f]*"' | cut -d'"' -f4 > "$work/order.blocks"
+  [ -s "$work/order.blocks" ] && grep -vxFf "$work/order.refused" "$work/order.submitted" | diff -q - "$work/order.blocks" > /dev/null
+}
+check "admitted transactions keep their submission order in the blocks" in_order
 check "refused at admission: a receipt, and never in a block" \
   bash -c "grep -h '\"admission\":true' '$home'/receipts/*.jsonl | grep -c not_authorized | grep -qx 7"
 check "rejected in a block: bad_amount receipts" bash -c "grep -h '\"index\"' '$home'/receipts/*.jsonl | grep -c bad_amount | grep -qx 7"
