@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
     auto* status = app.add_subcommand("status", "height, state root, time and inbox of a node, also while it runs");
     status->add_option("--home", home, "node directory")->required();
 
+    std::string out_dir;
+    auto* blocks = app.add_subcommand("blocks", "write a node's block log as block files, one per height");
+    blocks->add_option("--home", home, "node directory")->required();
+    blocks->add_option("--out-dir", out_dir, "directory for HEIGHT.jsonl files")->required();
+
     auto* export_cmd = app.add_subcommand("export", "write a snapshot of a node's state at its height");
     export_cmd->add_option("--home", home, "node directory")->required();
     export_cmd->add_option("--out", out_path, "snapshot file to create")->required();
@@ -117,6 +122,7 @@ int main(int argc, char** argv) {
         }
         if (*submit) return cmd_submit(home, submit_paths, std::cout, std::cerr);
         if (*status) return cmd_status(home, std::cout, std::cerr);
+        if (*blocks) return cmd_dump_blocks(home, out_dir, std::cout, std::cerr);
         if (*export_cmd) return cmd_export(home, out_path, std::cout, std::cerr);
         if (*query_account) return cmd_query_account(home, account_hex, std::cout, std::cerr);
         if (*query_state) return cmd_query_state(home, std::cout, std::cerr);

@@ -8,6 +8,7 @@
 #include "node/output.hpp"
 #include "node/snapshot.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <ostream>
 
@@ -108,6 +109,41 @@ int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostr
         out << j.dump() << "\n";
         if (!violation.empty()) return exit_internal;
     }
+    return exit_ok;
+}
+
+int cmd_dump_blocks(const std::string& home, const std::string& out_dir, std::ostream& out, std::ostream& err) {
+    std::string error;
+    auto node = ReadableNode::open(home, error);
+    if (!node) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) {
+        err << "error: " << out_dir << ": " << ec.message() << "\n";
+        return exit_bad_input;
+    }
+    const StateReader& log = node->store();
+    const uint64_t base = base_height(log);
+    const uint64_t top = node->engine().height();
+    for (uint64_t h = base + 1; h <= top; ++h) {
+        const auto block = load_logged_block(log, h);
+        if (!block) {
+            err << "error: height " << h << ": missing from the block log\n";
+            return exit_internal;
+        }
+        std::string text = Json{{"block", {{"height", h}, {"time_ms", block->header.time_ms}}}}.dump() + "\n";
+        for (const auto& tx : block->txs) text += tx_to_json(tx).dump() + "\n";
+        char name[32];
+        std::snprintf(name, sizeof name, "/%012llu.jsonl", static_cast<unsigned long long>(h));
+        if (auto e = write_new_file(out_dir + name, text, 0644); !e.empty()) {
+            err << "error: " << e << "\n";
+            return exit_bad_input;
+        }
+    }
+    out << Json{{"from", base + 1}, {"to", top}, {"out", out_dir}}.dump() << "\n";
     return exit_ok;
 }
 

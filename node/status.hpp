@@ -1,6 +1,6 @@
 // The read side of a node's home, safe while `clearnode run` writes it (RocksDB secondary):
 // `status`, `replay --home` (the block log re-executed from genesis or from the node's
-// snapshot) and `export` (a snapshot of the state at its height).
+// snapshot), `blocks` (the log as block files) and `export` (snapshot.hpp).
 #pragma once
 
 #include <iosfwd>
@@ -17,5 +17,9 @@ struct LogReplayOptions {
     bool progress = false;   // a progress line on `err` (a terminal)
 };
 int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostream& err);
+
+// Writes each block of the log as a block file (JSON Lines with its header line), OUT/HEIGHT.jsonl,
+// so that `clearnode replay --genesis` (or any other implementation) can re-execute it.
+int cmd_dump_blocks(const std::string& home, const std::string& out_dir, std::ostream& out, std::ostream& err);
 
 }  // namespace clearnode::cli

@@ -88,6 +88,9 @@ check "replay --verify: every published root reproduced, I1-I3 hold" grep -q '"i
 "$bin" replay --home "$home" | sed 's/,"txs".*//' > "$work/replayed.roots"
 sed 's/,"txs".*//' "$work/run.out" > "$work/published.roots"
 check "replay of the block log reproduces each status line's hash and root" diff -u "$work/published.roots" "$work/replayed.roots"
+"$bin" blocks --home "$home" --out-dir "$work/blocks" > /dev/null
+"$bin" replay --genesis "$home/genesis.json" "$work/blocks"/*.jsonl | sed 's/,"txs".*//' > "$work/from-files.roots"
+check "the log as block files replays to the same roots (replay --genesis)" diff -u "$work/published.roots" "$work/from-files.roots"
 final_root=$(status_field "$home" state_root)
 check "the final state is the replay's" grep -q "\"state_root\":\"$final_root\"" "$work/verify.json"
 
