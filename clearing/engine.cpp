@@ -183,6 +183,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
     const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
     save(block_view, next);
+    stage_done(BlockStage::executed);
     if (error = commit(block_view, &result, bookkeeping); !error.empty()) return std::nullopt;
     assert(result.state_root == commitment_.root());
     return result;
@@ -223,6 +224,7 @@ Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck
 std::string Engine::commit(Overlay& block_view, BlockResult* result, const BookkeepingWrites& bookkeeping) {
     StateCommitment next = commitment_;
     next.apply(store_, block_view.writes());
+    stage_done(BlockStage::root_updated);
     block_view.put(commitment_key, next.serialize());
     if (result) result->state_root = next.root();
     if (bookkeeping) {
@@ -235,6 +237,7 @@ std::string Engine::commit(Overlay& block_view, BlockResult* result, const Bookk
     }
     const Status status = store_.commit(block_view.writes());
     if (!status.ok()) return status.error;
+    stage_done(BlockStage::committed);
     commitment_ = next;
     chain_ = load_chain(store_);
     return {};

@@ -43,6 +43,15 @@ struct SignatureCheck {
 // writes to add. Every key must be a bookkeeping key ('~'), outside the state root.
 using BookkeepingWrites = std::function<WriteSet(const BlockResult& result)>;
 
+// The stages of applying one block, in order. The engine reports the end of each to a
+// listener so that the node can time them; clearing itself never reads a clock.
+enum class BlockStage : uint8_t {
+    executed,      // every transaction applied to the block's overlay
+    root_updated,  // the state commitment folded over the block's writes
+    committed,     // the store's atomic write returned
+};
+using BlockStageListener = std::function<void(BlockStage)>;
+
 class Engine {
 public:
     // Writes the genesis state (height 0) into an empty store and commits it.
@@ -72,16 +81,22 @@ public:
     Hash32 state_root() const { return commitment_.root(); }
     const ConfigRecord& config() const { return config_; }
     const StateReader& state() const { return store_; }
+    // Called at the end of each stage of every block applied from now on (empty: none).
+    void set_stage_listener(BlockStageListener listener) { stage_listener_ = std::move(listener); }
 
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
     Receipt apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
     std::string commit(Overlay& block_view, BlockResult* result = nullptr, const BookkeepingWrites& bookkeeping = {});
+    void stage_done(BlockStage stage) const {
+        if (stage_listener_) stage_listener_(stage);
+    }
 
     Store& store_;
     ConfigRecord config_;
     ChainRecord chain_;
     StateCommitment commitment_;
+    BlockStageListener stage_listener_;
 };
 
 }  // namespace clearnode

@@ -1,4 +1,5 @@
 // The `clearnode` command: CLI11 wiring only; each subcommand is a function of commands.hpp.
+#include "node/bench.hpp"
 #include "node/commands.hpp"
 #include "node/files.hpp"
 #include "node/run.hpp"
@@ -90,6 +91,19 @@ int main(int argc, char** argv) {
     query_account->add_option("id", account_hex, "account id (64 hex digits)")->required();
     auto* query_state = query->add_subcommand("state", "heights, root, protocol balances, markets");
 
+    BenchOptions bench_options;
+    bench_options.threads = cores;
+    auto* bench = app.add_subcommand("bench", "measure throughput against this machine's limits (generates its own chain)");
+    bench->add_option("--accounts", bench_options.accounts, "accounts funded at genesis")->capture_default_str();
+    bench->add_option("--txs", bench_options.txs, "transactions per timed run")->capture_default_str();
+    bench->add_option("--block-txs", bench_options.block_txs, "transactions per block")->capture_default_str();
+    bench->add_option("--threads", bench_options.threads, "verification threads (default: cores)")->check(CLI::Range(1u, 256u));
+    bench->add_option("--mix", bench_options.mix, "transaction types, comma-separated, each optionally TYPE:WEIGHT")->capture_default_str();
+    bench->add_option("--skew", bench_options.skew, "how parties are drawn")->check(CLI::IsMember({"zipf", "uniform"}))->capture_default_str();
+    bench->add_option("--cache-mb", bench_options.cache_mb, "RocksDB block cache")->capture_default_str();
+    bench->add_option("--dir", bench_options.dir, "where to create the work directory (default: the temp directory)");
+    bench->add_flag("--json", bench_options.json, "print one JSON object instead of a table");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -126,6 +140,7 @@ int main(int argc, char** argv) {
         if (*export_cmd) return cmd_export(home, out_path, std::cout, std::cerr);
         if (*query_account) return cmd_query_account(home, account_hex, std::cout, std::cerr);
         if (*query_state) return cmd_query_state(home, std::cout, std::cerr);
+        if (*bench) return cmd_bench(bench_options, std::cout, std::cerr);
     } catch (const std::exception& e) {
         // Storage failures and anything unforeseen: stop, with the reason, having committed
         // nothing beyond the last whole block.

@@ -1,0 +1,37 @@
+// The machine's limits that `clearnode bench` compares the node with: what libsodium verifies,
+// what RocksDB writes and what BLAKE2b and the state root's leaf hash cost, each measured alone.
+#pragma once
+
+#include "crypto/crypto.hpp"
+
+#include <cstddef>
+#include <span>
+#include <string>
+
+namespace clearnode::bench {
+
+// Ed25519 verifications per second through verify_batch (the engine's path) on `threads`
+// threads, over messages signed by `keys` (cycled), for about `seconds`.
+double verify_per_s(std::span<const KeyPair> keys, unsigned threads, double seconds);
+
+// BLAKE2b-256 hashes of `input_bytes`-byte inputs per second, on one thread.
+double blake2b_per_s(size_t input_bytes, double seconds);
+
+// State-root leaves (BLAKE2b + ChaCha20 expansion + lane sum) per second, on one thread, for
+// entries of the given sizes.
+double leaf_per_s(size_t key_bytes, size_t value_bytes, double seconds);
+
+// The shape of the writes to reproduce: `batches` atomic batches of `entries_per_batch` puts
+// of keys drawn from `keyspace` distinct keys, with the sizes the engine wrote.
+struct PutShape {
+    size_t batches = 0;
+    size_t entries_per_batch = 0;
+    size_t key_bytes = 0;
+    size_t value_bytes = 0;
+    size_t keyspace = 0;
+};
+// RocksDB puts per second through RocksStore::commit (one synced WriteBatch per batch, the
+// node's options) into a new database at `path`; 0 with `error` set on failure.
+double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, size_t cache_mb, std::string& error);
+
+}  // namespace clearnode::bench

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `clearnode bench` with tiny sizes: it runs to the end and its JSON has every field the issue
+# names. No timing is asserted (speed is measured, never tested).
+# Usage: CLEARNODE=path/to/clearnode bench_smoke.sh
+set -euo pipefail
+bin=${CLEARNODE:?set CLEARNODE to the clearnode binary}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+"$bin" bench --accounts 20 --txs 60 --block-txs 10 --threads 2 --mix deposit,withdraw,transfer:2 --json \
+  --dir "$work" > "$work/out.json"
+[ "$(wc -l < "$work/out.json")" -eq 1 ] || { echo "FAILED: not one line"; failures=$((failures + 1)); }
+grep -q '^{.*}$' "$work/out.json" || { echo "FAILED: not one JSON object"; failures=$((failures + 1)); }
+for field in verify_limit_tps rocksdb_put_limit_per_s signed_tps signed_ratio preverified_tps preverified_ratio \
+             apply_only_tps root_update_us_per_tx commit_ms_p50 commit_ms_p99 peak_rss_mb disk_bytes_per_account; do
+  grep -q "\"$field\":[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
+done
+grep -q '"rejected":{}' "$work/out.json" || { echo "FAILED: the workload had rejections"; failures=$((failures + 1)); }
+[ -z "$(ls -A "$work" | grep -v out.json)" ] || { echo "FAILED: the work directory was left behind"; failures=$((failures + 1)); }
+
+code=0; "$bin" bench --mix deposit,frobnicate > /dev/null 2> "$work/err" || code=$?
+[ "$code" -eq 2 ] && grep -q 'unknown transaction type "frobnicate"' "$work/err" || { echo "FAILED: bad --mix"; failures=$((failures + 1)); }
+
+echo "bench smoke: $failures failed"
+[ "$failures" -eq 0 ]
