@@ -1,6 +1,9 @@
 #include "clearing/engine.hpp"
 
 #include "clearing/context.hpp"
+#include "clearing/fills.hpp"
+#include "clearing/funding.hpp"
+#include "clearing/leverage.hpp"
 #include "clearing/transfers.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/units.hpp"
@@ -65,7 +68,12 @@ Reason dispatch(TxContext& ctx, const Tx& tx) {
             if constexpr (std::is_same_v<T, Deposit>) return apply_deposit(ctx, body);
             else if constexpr (std::is_same_v<T, Withdraw>) return apply_withdraw(ctx, body);
             else if constexpr (std::is_same_v<T, Transfer>) return apply_transfer(ctx, body);
-            else return Reason::unknown_market;  // the markets issue brings the other types
+            else if constexpr (std::is_same_v<T, SetLeverage>) return apply_set_leverage(ctx, body);
+            else if constexpr (std::is_same_v<T, TransferMargin>) return apply_transfer_margin(ctx, body);
+            else if constexpr (std::is_same_v<T, PriceUpdate>) return apply_price(ctx, body);
+            else if constexpr (std::is_same_v<T, FundingUpdate>) return apply_funding(ctx, body);
+            else if constexpr (std::is_same_v<T, Open>) return apply_open(ctx, body);
+            else return Reason::unknown_market;  // liquidate and adl: the liquidation issue
         },
         tx.body);
 }

@@ -100,6 +100,17 @@ ParsedUnits parse_units(std::string_view text, int scale) {
     return {static_cast<int64_t>(magnitude), ParseError::none};
 }
 
+std::string format_wide(const Wide& value) {
+    // Digit by digit: Boost's own str() trips a spurious -Wrestrict in GCC 12.
+    Wide magnitude = value < 0 ? Wide(-value) : value;
+    std::string digits;
+    do {
+        digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+        magnitude /= 10;
+    } while (magnitude != 0);
+    return value < 0 ? "-" + digits : digits;
+}
+
 std::string format_units(int64_t value, int scale) {
     assert(scale >= 0 && scale <= 18);
     const bool negative = value < 0;

@@ -63,6 +63,9 @@ struct ParsedUnits {
 // rounding; a value beyond int64 is out_of_range.
 ParsedUnits parse_units(std::string_view text, int scale);
 
+// Decimal text of a 128-bit integer (the funding indexes).
+std::string format_wide(const Wide& value);
+
 // The shortest exact decimal text: 65000500000 with scale 6 -> "65000.5".
 std::string format_units(int64_t value, int scale);
 

@@ -129,4 +129,22 @@ int64_t Chain::collateral(std::string_view name) const {
 MarketRecord Chain::market(std::string_view symbol) const { return load_market(store, symbol).value(); }
 ProtocolRecord Chain::protocol() const { return load_protocol(store); }
 
+MarketPosition Chain::position(std::string_view name, std::string_view market) const {
+    const auto a = account(name);
+    const MarketPosition* p = a ? a->find(market) : nullptr;
+    if (p != nullptr) return *p;
+    MarketPosition fresh;
+    fresh.market = std::string(market);
+    return fresh;
+}
+
+AccountMargin Chain::margin(std::string_view name) const {
+    const AccountRecord a = account(name).value_or(AccountRecord{});
+    return account_margin(a, load_book(store, a), genesis.params);
+}
+
+PositionMargin Chain::position_margin(std::string_view name, std::string_view market) const {
+    return clearnode::position_margin(position(name, market), this->market(market), genesis.params);
+}
+
 }  // namespace clearnode::test

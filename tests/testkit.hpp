@@ -4,6 +4,7 @@
 
 #include "clearing/engine.hpp"
 #include "clearing/invariants.hpp"
+#include "clearing/margin.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/units.hpp"
 
@@ -58,6 +59,11 @@ public:
     int64_t collateral(std::string_view name) const;  // 0 when the account does not exist
     MarketRecord market(std::string_view symbol) const;
     ProtocolRecord protocol() const;
+    // The account's entry in `market` (a default one when it has none).
+    MarketPosition position(std::string_view name, std::string_view market) const;
+    // RULES §4/§5 figures of the account's cross side and of one position, at the current marks.
+    AccountMargin margin(std::string_view name) const;
+    PositionMargin position_margin(std::string_view name, std::string_view market) const;
     const StateReader& state() const { return store; }
 
     Genesis genesis;
