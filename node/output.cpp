@@ -1,6 +1,9 @@
 #include "node/output.hpp"
 
+#include "clearing/margin.hpp"
 #include "ledger/units.hpp"
+
+#include <algorithm>
 
 namespace clearnode::cli {
 
@@ -30,21 +33,60 @@ Json receipt_line(uint64_t height, const Receipt& receipt) {
                 {"events", std::move(events)}};
 }
 
+namespace {
+
+// Entry price = cost / size, in usd per whole base unit, rounded down (display only).
+std::string entry_price(const MarketPosition& p, int32_t decimals) {
+    if (p.size_lots == 0) return "0";
+    const Wide size = p.size_lots < 0 ? Wide(-Wide(p.size_lots)) : Wide(p.size_lots);
+    const Wide cost = p.cost_usd < 0 ? Wide(-Wide(p.cost_usd)) : Wide(p.cost_usd);
+    return usd(narrow(div_floor(cost * pow10(decimals), size)));
+}
+
+Json position_json(const AccountRecord& account, const MarketPosition& p, const MarketBook& book, const Params& params) {
+    const MarketRecord& market = book.at(p.market);
+    const int32_t d = market.size_decimals;
+    const PositionMargin f = position_margin(p, market, params);
+    const auto liq = liquidation_price(account, p, book, params);
+    return Json{{"market", p.market},
+                {"size", format_units(p.size_lots, d)},
+                {"entry_price", entry_price(p, d)},
+                {"cost", usd(p.cost_usd)},
+                {"mode", mode_name(p.mode)},
+                {"leverage", leverage_setting(p.leverage, market.tiers, params)},
+                {"isolated_margin", usd(p.isolated_margin_usd)},
+                {"upnl", usd(f.upnl_usd)},
+                {"funding_owed", usd(f.funding_owed_usd)},
+                {"notional", usd(f.notional_usd)},
+                {"initial_margin", usd(f.initial_margin_usd)},
+                {"maintenance_margin", usd(f.maintenance_margin_usd)},
+                {"liquidation_price", liq ? Json(usd(*liq)) : Json(nullptr)}};
+}
+
+}  // namespace
+
 std::optional<Json> account_json(const Engine& engine, const AccountId& id) {
     const auto account = load_account(engine.state(), id);
     if (!account) return std::nullopt;
-    Json positions = Json::array();
-    for (const auto& p : account->markets) {
-        const auto market = load_market(engine.state(), p.market);
-        const int decimals = market ? market->size_decimals : 0;
-        positions.push_back(Json{{"market", p.market},
-                                 {"size", format_units(p.size_lots, decimals)},
-                                 {"cost", usd(p.cost_usd)},
-                                 {"mode", mode_name(p.mode)},
-                                 {"leverage", p.leverage},
-                                 {"isolated_margin", usd(p.isolated_margin_usd)}});
+    const Params& params = engine.config().params;
+    Json j{{"account", to_hex(id)}, {"collateral", usd(account->collateral_usd)}};
+    try {
+        const MarketBook book = load_book(engine.state(), *account);
+        const AccountMargin cross = account_margin(*account, book, params);
+        const int64_t withdrawable = holds_positions(*account) ? cross.value_usd - cross.transfer_requirement_usd
+                                                               : account->collateral_usd;
+        j["account_value"] = usd(cross.value_usd);
+        j["initial_margin"] = usd(cross.initial_margin_usd);
+        j["maintenance_margin"] = usd(cross.maintenance_margin_usd);
+        j["transfer_requirement"] = usd(cross.transfer_requirement_usd);
+        j["withdrawable"] = usd(std::max<int64_t>(withdrawable, 0));
+        Json positions = Json::array();
+        for (const auto& p : account->markets) positions.push_back(position_json(*account, p, book, params));
+        j["positions"] = std::move(positions);
+    } catch (const OverflowError&) {
+        j["error"] = "overflow: a margin figure does not fit 64 bits";
     }
-    return Json{{"account", to_hex(id)}, {"collateral", usd(account->collateral_usd)}, {"positions", std::move(positions)}};
+    return j;
 }
 
 Json state_json(const Engine& engine) {
@@ -55,6 +97,7 @@ Json state_json(const Engine& engine) {
                                {"size_decimals", m.size_decimals},
                                {"mark", usd(m.mark_price)},
                                {"open_interest", format_units(m.open_interest_lots, m.size_decimals)},
+                               {"funding_index", format_wide(m.funding_index)},
                                {"funding_pool", usd(m.funding_pool_usd)}});
     }
     return Json{{"height", engine.height()},

@@ -18,9 +18,14 @@ if diff -q "$demo/expected_roots.jsonl" <("$clearnode" replay --genesis "$demo/g
 else
   echo "replay in memory: DIFFERENT" >&2; exit 1
 fi
-alice=$(sed -n 's/.*"public":"\([0-9a-f]*\)".*/\1/p' "$demo/keys/alice.json")
-echo "== clearnode query --home $home account <alice>"
-"$clearnode" query --home "$home" account "$alice"
+key_of() { sed -n 's/.*"public":"\([0-9a-f]*\)".*/\1/p' "$demo/keys/$1.json"; }
+# alice: cross BTC long and SOL short, after a withdrawal refused for margin; carol: an isolated
+# ETH long she topped up. Margin figures: account value, IM, MM, transfer requirement,
+# withdrawable, and per position upnl, funding owed, IM, MM and the liquidation price.
+for who in alice carol; do
+  echo "== clearnode query --home $home account <$who>"
+  "$clearnode" query --home "$home" account "$(key_of "$who")"
+done
 echo "== clearnode query --home $home state"
 "$clearnode" query --home "$home" state
 echo "receipts: $home/receipts.jsonl"

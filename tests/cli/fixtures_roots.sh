@@ -54,6 +54,10 @@ check "sign is deterministic and idempotent" diff -u "${blocks[0]}" "$work/resig
 alice=$(sed -n 's/.*"public":"\([0-9a-f]*\)".*/\1/p' "$demo/keys/alice.json")
 "$bin" query --home "$work/node" account "$alice" > "$work/alice.json"
 check "query account prints collateral as a decimal string" grep -q '"collateral":"[0-9.]*"' "$work/alice.json"
+check "query account prints the margin figures" grep -q '"account_value":"[0-9.-]*","initial_margin":"[0-9.]*","maintenance_margin":"[0-9.]*","transfer_requirement":"[0-9.]*","withdrawable":"[0-9.]*"' "$work/alice.json"
+check "  and each position's liquidation price" grep -q '"liquidation_price":"[0-9.]*"' "$work/alice.json"
+"$bin" query --home "$work/node" state > "$work/state.json"
+check "query state prints each market's funding index and pool" grep -q '"funding_index":"[0-9-]*","funding_pool":"[0-9.-]*"' "$work/state.json"
 check "query of an unknown account exits 2" expect_exit 2 "$bin" query --home "$work/node" account "$(printf '%064d' 0)"
 
 echo "cli checks: $failures failed"
