@@ -545,3 +545,32 @@ TEST_CASE("liquidation price: shorts, isolated positions, several cross position
     // bob: the other side of both, a short of 2,320 BTC in tier 1.
     check_liquidation_price(c, "bob", "BTC");
 }
+
+TEST_CASE("the README's worked example") {
+    Chain c;
+    c.apply(c.deposit("alice", "10000"));
+    c.apply(c.deposit("bob", "100000"));
+    REQUIRE(status(c.apply(c.set_leverage("alice", "BTC", 10))) == "ok");
+    REQUIRE(status(trade(c, "alice", Side::buy, "bob", "BTC", "0.5", "65000")) == "ok");
+    AccountMargin m = c.margin("alice");
+    CHECK(c.collateral("alice") == 9'985'375'000);
+    CHECK(m.value_usd == 9'985'375'000);
+    CHECK(m.initial_margin_usd == usd(3'250));
+    CHECK(m.maintenance_margin_usd == 406'250'000);
+    CHECK(m.transfer_requirement_usd == usd(3'250));
+    set_price(c, "BTC", "66000");
+    REQUIRE(status(c.apply(c.funding({{"BTC", 125'000}}))) == "ok");
+    m = c.margin("alice");
+    CHECK(c.position_margin("alice", "BTC").upnl_usd == usd(500));
+    CHECK(c.position_margin("alice", "BTC").funding_owed_usd == 4'125'000);
+    CHECK(m.value_usd == 10'481'250'000);
+    CHECK(m.initial_margin_usd == usd(3'300));
+    CHECK(m.maintenance_margin_usd == 412'500'000);
+    CHECK(m.transfer_requirement_usd == usd(3'300));
+    const AccountRecord alice = c.account("alice").value();
+    CHECK(liquidation_price(alice, *alice.find("BTC"), load_book(c.state(), alice), c.genesis.params) == 45'607'594'936);
+    check_liquidation_price(c, "alice", "BTC");
+    // Withdrawable: V - requirement.
+    CHECK(status(c.apply(c.withdraw("alice", "7181.250001"))) == "insufficient_margin");
+    CHECK(status(c.apply(c.withdraw("alice", "7181.25"))) == "ok");
+}
