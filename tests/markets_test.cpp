@@ -390,11 +390,18 @@ TEST_CASE("set_leverage rejections") {
 
 // ---------------------------------------------------------------------------- isolated
 
-TEST_CASE("isolated: opening moves IM into the position, top-up and removal, reduce releases the fraction") {
-    Chain c;
-    c.apply(c.deposit("carol", "10000"));
+namespace {
+// carol with `collateral`, BTC at 10x isolated; bob, rich, to trade with.
+void isolated_carol(Chain& c, std::string collateral) {
+    c.apply(c.deposit("carol", std::move(collateral)));
     c.apply(c.deposit("bob", "100000"));
     REQUIRE(status(c.apply(c.set_leverage("carol", "BTC", 10, MarginMode::isolated))) == "ok");
+}
+}  // namespace
+
+TEST_CASE("isolated: opening moves IM into the position, top-up and removal, reduce releases the fraction") {
+    Chain c;
+    isolated_carol(c, "10000");
     REQUIRE(status(trade(c, "carol", Side::buy, "bob", "BTC", "0.5", "65000")) == "ok");
     // IM of 0.5 BTC at 65,000 with 10x = 3,250 moves out of collateral; the fee is paid from it.
     CHECK(c.position("carol", "BTC").isolated_margin_usd == usd(3'250));
@@ -424,9 +431,7 @@ TEST_CASE("isolated: opening moves IM into the position, top-up and removal, red
 
 TEST_CASE("isolated: a fill above mark moves its immediate loss too, so Vi >= IM") {
     Chain c;
-    c.apply(c.deposit("carol", "10000"));
-    c.apply(c.deposit("bob", "100000"));
-    REQUIRE(status(c.apply(c.set_leverage("carol", "BTC", 10, MarginMode::isolated))) == "ok");
+    isolated_carol(c, "10000");
     // Buy 0.5 at 66,000 with mark 65,000: IM at mark 3,250, immediate loss 500: 3,750 moves
     // (more than 33,000 / 10 = 3,300).
     REQUIRE(status(trade(c, "carol", Side::buy, "bob", "BTC", "0.5", "66000")) == "ok");
@@ -437,9 +442,7 @@ TEST_CASE("isolated: a fill above mark moves its immediate loss too, so Vi >= IM
 
 TEST_CASE("isolated: the cross side must afford the margin, and a losing close may not leave bad debt") {
     Chain c;
-    c.apply(c.deposit("carol", "3000"));
-    c.apply(c.deposit("bob", "100000"));
-    REQUIRE(status(c.apply(c.set_leverage("carol", "BTC", 10, MarginMode::isolated))) == "ok");
+    isolated_carol(c, "3000");
     CHECK(status(trade(c, "carol", Side::buy, "bob", "BTC", "0.5", "65000")) == "insufficient_margin");
     REQUIRE(status(trade(c, "carol", Side::buy, "bob", "BTC", "0.4", "65000")) == "ok");  // 2,600 moves
     set_price(c, "BTC", "58000");
@@ -451,9 +454,7 @@ TEST_CASE("isolated: the cross side must afford the margin, and a losing close m
 
 TEST_CASE("isolated: funding is settled from the margin, and what it cannot pay moves into cost") {
     Chain c;
-    c.apply(c.deposit("carol", "10000"));
-    c.apply(c.deposit("bob", "100000"));
-    REQUIRE(status(c.apply(c.set_leverage("carol", "BTC", 10, MarginMode::isolated))) == "ok");
+    isolated_carol(c, "10000");
     REQUIRE(status(trade(c, "carol", Side::buy, "bob", "BTC", "0.5", "65000")) == "ok");
     set_price(c, "BTC", "200000");  // Vi = 3,250 + 67,500
     // 3 intervals at 4% of 200,000 * 0.5 = 4,000 each: 12,000 owed against 3,250 of margin.
@@ -573,4 +574,72 @@ TEST_CASE("the README's worked example") {
     // Withdrawable: V - requirement.
     CHECK(status(c.apply(c.withdraw("alice", "7181.250001"))) == "insufficient_margin");
     CHECK(status(c.apply(c.withdraw("alice", "7181.25"))) == "ok");
+}
+
+TEST_CASE("a fill's receipt: funding settled, the fill, fees, isolated margin moved") {
+    Chain c;
+    isolated_carol(c, "10000");
+    REQUIRE(status(trade(c, "bob", Side::sell, "carol", "BTC", "0.5", "65000")) == "ok");  // carol is the maker
+    REQUIRE(status(c.apply(c.funding({{"BTC", 125'000}}))) == "ok");
+    const Receipt r = trade(c, "bob", Side::buy, "carol", "BTC", "0.5", "65000");
+    REQUIRE(status(r) == "ok");
+    std::vector<std::string> kinds;
+    for (const auto& e : r.events) kinds.push_back(e.kind);
+    // bob (buyer, short) settles first, then carol; the fill; carol's margin back; both fees.
+    // The pool is back to 0 (exact amounts, no residue): nothing to sweep.
+    CHECK(kinds == std::vector<std::string>{"funding", "funding", "fill", "isolated_margin", "fee", "fee"});
+    auto field = [](const Event& e, const std::string& name) {
+        for (const auto& [k, v] : e.fields)
+            if (k == name) return v;
+        return std::string("<missing>");
+    };
+    CHECK(field(r.events[0], "paid") == "-4.0625");
+    CHECK(field(r.events[1], "paid") == "4.0625");
+    CHECK(field(r.events[2], "notional") == "32500");
+    CHECK(field(r.events[2], "buyer") == to_hex(id("bob")));
+    CHECK(field(r.events[3], "amount") == "-3245.9375");  // 3,250 less the funding it paid
+    CHECK(field(r.events[4], "amount") == "14.625");
+}
+
+TEST_CASE("execute_fill: one notional in both books, rounded as the caller says, at any price") {
+    // What liquidation (at mark) and ADL (at the bankruptcy price) rely on: no tick rule, the
+    // rounding direction chosen by the caller, I1 and I2 kept by the primitive alone.
+    MarketRecord market{"BTC", 5, {{0, 40}, {usd(150'000'000), 20}}, usd(65'000), 0, 0, 0};
+    for (const Rounding rounding : {Rounding::down, Rounding::up}) {
+        AccountRecord buyer{usd(1'000), {}};
+        AccountRecord seller{usd(1'000), {}};
+        ProtocolRecord protocol{};
+        std::vector<Event> events;
+        const AccountId buyer_id = id("buyer");
+        const AccountId seller_id = id("seller");
+        MarketRecord m = market;
+        // 3 lots at 65,000.000001: 1.95000000003 USD.
+        const FillResult f = execute_fill(m, protocol, Params{}, {buyer_id, buyer}, {seller_id, seller}, 3, usd(65'000) + 1, rounding, events);
+        CHECK(f.notional_usd == (rounding == Rounding::up ? 1'950'001 : 1'950'000));
+        CHECK(buyer.find("BTC")->cost_usd == f.notional_usd);
+        CHECK(seller.find("BTC")->cost_usd == -f.notional_usd);
+        CHECK(m.open_interest_lots == 3);
+        CHECK(f.buyer.raised);
+        CHECK(f.seller.raised);
+        // Close at a price with a remainder: the buyer sells 2 of 3 back, down and up.
+        const FillResult back = execute_fill(m, protocol, Params{}, {seller_id, seller}, {buyer_id, buyer}, 2, usd(64'000) + 7, rounding, events);
+        CHECK_FALSE(back.seller.raised);
+        CHECK(back.seller.size_after_lots == 1);
+        // cost released: ceil(notional * 2 / 3); PnL = notional back - released.
+        const int64_t released = mul_div_ceil(f.notional_usd, 2, 3);
+        CHECK(back.seller.realized_pnl_usd == back.notional_usd - released);
+        CHECK(buyer.collateral_usd == usd(1'000) + back.seller.realized_pnl_usd);
+        // I2 over these two accounts: collateral - cost sums to what they started with.
+        const Wide held = Wide(buyer.collateral_usd) + seller.collateral_usd - buyer.find("BTC")->cost_usd - seller.find("BTC")->cost_usd;
+        CHECK(held == usd(2'000));
+        CHECK(m.open_interest_lots == 1);
+    }
+}
+
+TEST_CASE("open: a notional beyond int64 is overflow, and changes nothing") {
+    Chain c;
+    for (auto who : {"alice", "bob"}) c.apply(c.deposit(who, "100000"));
+    // 90,000,000,000,000 BTC fits int64 lots (9e18) but its notional does not.
+    CHECK(status(trade(c, "alice", Side::buy, "bob", "BTC", "90000000000000", "65000")) == "overflow");
+    CHECK(c.market("BTC").open_interest_lots == 0);
 }
