@@ -130,7 +130,7 @@ Wide price_in_tier(int64_t size_lots, int32_t d, const std::vector<MarginTier>& 
         ((Wide(other_mm_usd) - maintenance_deduction_usd(tiers, n) - value_usd) * pow10(d) + Wide(size_lots) * mark) * ppm_one;
     const Wide magnitude = size_lots < 0 ? Wide(-Wide(size_lots)) : Wide(size_lots);
     const Wide denominator = magnitude * (Wide(side) * ppm_one - maintenance_rate_ppm(tiers[n].max_leverage));
-    // Away from mark: a long is liquidatable below the price, a short above it.
+    // Into the liquidatable side: a long is liquidatable below the price, a short above it.
     return side > 0 ? div_floor(numerator, denominator) : div_ceil(numerator, denominator);
 }
 

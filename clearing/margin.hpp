@@ -91,8 +91,10 @@ AccountMargin account_margin(const AccountRecord& account, const MarketBook& boo
 //   liq = mark - side * margin_available / |size| / (1 - mmr * side)
 // with margin_available = V - cross MM (cross) or Vi - MM (isolated), side = +1 long, -1 short,
 // and mmr the maintenance rate of the tier the position has at that price. Solved exactly in
-// integers per tier (see margin.cpp); rounded away from mark (down for a long, up for a short).
-// nullopt when the position has none (a long whose value covers a fall to zero).
+// integers per tier (see margin.cpp); rounded down for a long and up for a short, so that the
+// price shown is at or beyond the exact crossing.
+// nullopt when no positive price in int64 solves it (a long whose value covers a fall to zero,
+// or a short whose account the other positions' MM already sinks at any price).
 std::optional<int64_t> liquidation_price(const AccountRecord& account, const MarketPosition& position,
                                          const MarketBook& book, const Params& params);
 
