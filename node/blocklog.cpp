@@ -19,7 +19,7 @@ std::string block(uint64_t height) { return "~block/" + be64(height); }
 std::string meta(uint64_t height) { return "~meta/" + be64(height); }
 std::string receipts(uint64_t height) { return "~receipts/" + be64(height); }
 std::string tx(const Hash32& tx_hash) { return "~tx/" + std::string(reinterpret_cast<const char*>(tx_hash.data()), tx_hash.size()); }
-std::string inbox(std::string_view file_name) { return "~inbox/" + std::string(file_name); }
+std::string inbox(std::string_view file_name) { return std::string(inbox_prefix) + std::string(file_name); }
 }  // namespace logkeys
 
 std::string encode_u64(uint64_t v) {

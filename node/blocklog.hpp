@@ -29,6 +29,7 @@ std::string meta(uint64_t height);
 std::string receipts(uint64_t height);
 std::string tx(const Hash32& tx_hash);
 std::string inbox(std::string_view file_name);
+constexpr std::string_view inbox_prefix = "~inbox/";
 constexpr std::string_view base = "~base";
 }  // namespace logkeys
 

@@ -80,6 +80,7 @@ public:
 
 private:
     std::string restore_receipt_files();
+    void forget_vanished_files();
     void refresh_inbox();
     void admit();
     std::string admission_status(const Tx& tx, const SignatureCheck& check, const Hash32& hash) const;
@@ -103,14 +104,29 @@ private:
 // Receipts files are written after the commit that holds them; a crash in between leaves
 // the newest missing, and the store has their text.
 std::string Node::restore_receipt_files() {
+    // A crash while writing one leaves its temporary (a dot name, see write_file_atomically).
+    std::error_code ec;
+    for (fs::directory_iterator it(receipts_dir(options_.home), ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().rfind(".tmp-", 0) == 0) fs::remove(it->path(), ec);
     for (uint64_t h = engine_.height(); h > base_height(store_); --h) {
-        std::error_code ec;
         if (fs::exists(receipts_path(options_.home, h), ec)) break;
         const auto text = store_.get(logkeys::receipts(h));
         if (!text) return "the block log has no receipts for height " + std::to_string(h);
         if (auto error = write_file_atomically(receipts_path(options_.home, h), *text); !error.empty()) return error;
     }
     return {};
+}
+
+// A crash between removing a finished file and the next commit leaves its "~inbox/" entry
+// behind: drop the entries of files that are no longer in the inbox with the next block.
+void Node::forget_vanished_files() {
+    const auto names = list_inbox(options_.home);
+    const std::set<std::string> present(names.begin(), names.end());
+    store_.scan(logkeys::inbox_prefix, [&](std::string_view key, std::string_view) {
+        std::string name(key.substr(logkeys::inbox_prefix.size()));
+        if (!present.count(name)) removed_.push_back(std::move(name));
+        return true;
+    });
 }
 
 void Node::refresh_inbox() {
@@ -255,6 +271,7 @@ void Node::print_status(const BlockResult& result, int64_t apply_us, int64_t com
 }
 
 int Node::run() {
+    forget_vanished_files();
     if (auto error = restore_receipt_files(); !error.empty()) {
         err_ << "error: " << error << "\n";
         return exit_internal;
