@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The crash test (RULES §10 I4, "a node killed at any instant and restarted"): `clearnode run`
 # is killed with SIGKILL at random instants, KILLS times, while files keep arriving; it runs
-# with tiny blocks so that it spends most of its time applying and committing, and many kills
-# land inside a commit. After each restart it must continue from its last committed block. At
+# with blocks of 8 or 1000 transactions so that it spends most of its time applying and
+# committing, and many kills land inside a commit. After each restart it must continue from its last committed block. At
 # the end: every submitted transaction has exactly one receipt, the final state is the replay
 # of the block log from genesis (every published root reproduced), and I1-I3 hold.
 # Bounded: KILLS (default 24) kills of at most 0.3 s each, then one drain of at most 60 s.
@@ -17,8 +17,11 @@ cleanup() { [ -n "$node_pid" ] && kill -KILL "$node_pid" 2>/dev/null; rm -rf "$w
 trap cleanup EXIT
 source "$(dirname "$0")/node_lib.sh"
 home=$work/node
+# Small blocks (many commits) or large ones (long applies and writes), at random per start.
 start_node() {
-  "$bin" run --home "$home" --block-ms 2 --block-txs 8 --verify-threads 2 --log-format json \
+  local block_txs=8
+  [ $((RANDOM % 3)) -eq 0 ] && block_txs=1000
+  "$bin" run --home "$home" --block-ms 2 --block-txs "$block_txs" --verify-threads 2 --log-format json \
     >> "$work/run.out" 2>> "$work/run.err" &
   node_pid=$!
 }
