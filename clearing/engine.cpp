@@ -1,9 +1,11 @@
 #include "clearing/engine.hpp"
 
+#include "clearing/adl.hpp"
 #include "clearing/context.hpp"
 #include "clearing/fills.hpp"
 #include "clearing/funding.hpp"
 #include "clearing/leverage.hpp"
+#include "clearing/liquidation.hpp"
 #include "clearing/transfers.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/units.hpp"
@@ -73,7 +75,8 @@ Reason dispatch(TxContext& ctx, const Tx& tx) {
             else if constexpr (std::is_same_v<T, PriceUpdate>) return apply_price(ctx, body);
             else if constexpr (std::is_same_v<T, FundingUpdate>) return apply_funding(ctx, body);
             else if constexpr (std::is_same_v<T, Open>) return apply_open(ctx, body);
-            else return Reason::unknown_market;  // liquidate and adl: the liquidation issue
+            else if constexpr (std::is_same_v<T, Liquidate>) return apply_liquidate(ctx, body);
+            else return apply_adl(ctx, body);
         },
         tx.body);
 }

@@ -303,4 +303,40 @@ int cmd_query_state(const std::string& home, std::ostream& out, std::ostream& er
     return exit_ok;
 }
 
+int cmd_query_liquidatable(const std::string& home, std::ostream& out, std::ostream& err) {
+    auto store = open_home(home, true, err);
+    if (!store) return exit_internal;
+    std::string error;
+    auto engine = Engine::open(*store, false, error);
+    if (!engine) {
+        err << "error: " << home << ": " << error << "\n";
+        return exit_internal;
+    }
+    for (const auto& line : liquidatable_json(*engine)) out << line.dump() << "\n";
+    return exit_ok;
+}
+
+int cmd_query_adl_queue(const std::string& home, const std::string& market, const std::string& side, std::ostream& out,
+                        std::ostream& err) {
+    if (side != "long" && side != "short") {
+        err << "error: side: must be long or short\n";
+        return exit_bad_input;
+    }
+    auto store = open_home(home, true, err);
+    if (!store) return exit_internal;
+    std::string error;
+    auto engine = Engine::open(*store, false, error);
+    if (!engine) {
+        err << "error: " << home << ": " << error << "\n";
+        return exit_internal;
+    }
+    const auto lines = adl_queue_json(*engine, market, side == "long" ? 1 : -1);
+    if (!lines) {
+        err << "error: unknown market " << market << "\n";
+        return exit_bad_input;
+    }
+    for (const auto& line : *lines) out << line.dump() << "\n";
+    return exit_ok;
+}
+
 }  // namespace clearnode::cli

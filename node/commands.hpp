@@ -31,5 +31,9 @@ int cmd_submit(const std::string& home, const std::vector<std::string>& paths, s
 
 int cmd_query_account(const std::string& home, const std::string& account_hex, std::ostream& out, std::ostream& err);
 int cmd_query_state(const std::string& home, std::ostream& out, std::ostream& err);
+// The keepers' view (RULES §9): liquidatable scopes, and a market side's ADL ranking.
+int cmd_query_liquidatable(const std::string& home, std::ostream& out, std::ostream& err);
+int cmd_query_adl_queue(const std::string& home, const std::string& market, const std::string& side, std::ostream& out,
+                        std::ostream& err);
 
 }  // namespace clearnode::cli

@@ -90,6 +90,11 @@ int main(int argc, char** argv) {
     auto* query_account = query->add_subcommand("account", "one account");
     query_account->add_option("id", account_hex, "account id (64 hex digits)")->required();
     auto* query_state = query->add_subcommand("state", "heights, root, protocol balances, markets");
+    auto* query_liquidatable = query->add_subcommand("liquidatable", "every liquidatable account and isolated position, with its RULES §9 case");
+    std::string adl_market, adl_side;
+    auto* query_adl = query->add_subcommand("adl-queue", "the ADL ranking of one side of a market (the counterparties of a bankrupt position on the other side)");
+    query_adl->add_option("market", adl_market, "market symbol")->required();
+    query_adl->add_option("side", adl_side, "long or short: the side of the ranked positions")->required();
 
     BenchOptions bench_options;
     bench_options.threads = cores;
@@ -141,6 +146,8 @@ int main(int argc, char** argv) {
         if (*query_account) return cmd_query_account(home, account_hex, std::cout, std::cerr);
         if (*query_state) return cmd_query_state(home, std::cout, std::cerr);
         if (*bench) return cmd_bench(bench_options, std::cout, std::cerr);
+        if (*query_liquidatable) return cmd_query_liquidatable(home, std::cout, std::cerr);
+        if (*query_adl) return cmd_query_adl_queue(home, adl_market, adl_side, std::cout, std::cerr);
     } catch (const std::exception& e) {
         // Storage failures and anything unforeseen: stop, with the reason, having committed
         // nothing beyond the last whole block.

@@ -1,6 +1,8 @@
 #include "node/output.hpp"
 
 #include "clearing/margin.hpp"
+#include "clearing/adl.hpp"
+#include "clearing/liquidation.hpp"
 #include "ledger/units.hpp"
 
 #include <algorithm>
@@ -106,6 +108,38 @@ Json state_json(const Engine& engine) {
                 {"insurance_fund", usd(protocol.insurance_fund_usd)},
                 {"fee_pool", usd(protocol.fee_pool_usd)},
                 {"markets", std::move(markets)}};
+}
+
+std::vector<Json> liquidatable_json(const Engine& engine) {
+    std::vector<Json> lines;
+    for (const auto& entry : find_liquidatable(engine.state(), engine.config())) {
+        lines.push_back(Json{{"account", to_hex(entry.account)},
+                             {"scope", entry.exposure.isolated ? "isolated" : "cross"},
+                             {"markets", entry.markets},
+                             {"value", usd(entry.exposure.value_usd)},
+                             {"maintenance_margin", usd(entry.exposure.maintenance_margin_usd)},
+                             {"case", case_name(entry.liquidation_case)},
+                             {"needs_adl", entry.liquidation_case == LiquidationCase::needs_adl}});
+    }
+    return lines;
+}
+
+std::optional<std::vector<Json>> adl_queue_json(const Engine& engine, const std::string& market, int side) {
+    const auto record = load_market(engine.state(), market);
+    if (!record) return std::nullopt;
+    std::vector<Json> lines;
+    size_t rank = 0;
+    for (const auto& c : adl_queue(engine.state(), engine.config().params, market, side)) {
+        lines.push_back(Json{{"rank", ++rank},
+                             {"account", to_hex(c.account)},
+                             {"mode", mode_name(c.mode)},
+                             {"size", format_units(c.size_lots, record->size_decimals)},
+                             {"cost", usd(c.cost_usd)},
+                             {"upnl", usd(c.upnl_usd)},
+                             {"notional", usd(c.notional_usd)},
+                             {"value", usd(c.value_usd)}});
+    }
+    return lines;
 }
 
 }  // namespace clearnode::cli

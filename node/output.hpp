@@ -15,5 +15,10 @@ Json event_json(const Event& event);
 std::optional<Json> account_json(const Engine& engine, const AccountId& id);
 // `query state`.
 Json state_json(const Engine& engine);
+// `query liquidatable`: one line per liquidatable scope (liquidation.hpp's order).
+std::vector<Json> liquidatable_json(const Engine& engine);
+// `query adl-queue MARKET SIDE`: the ranked positions of `side` ("long" or "short"), the
+// counterparties of a bankrupt position on the other side; nullopt for an unknown market.
+std::optional<std::vector<Json>> adl_queue_json(const Engine& engine, const std::string& market, int side);
 
 }  // namespace clearnode::cli
