@@ -1,8 +1,8 @@
 #include "node/output.hpp"
 
-#include "clearing/margin.hpp"
 #include "clearing/adl.hpp"
 #include "clearing/liquidation.hpp"
+#include "clearing/margin.hpp"
 #include "ledger/units.hpp"
 
 #include <algorithm>
