@@ -65,4 +65,41 @@ std::string check_invariants(const StateReader& state) {
     return {};
 }
 
+StateSnapshot state_snapshot(const StateReader& state) {
+    StateSnapshot out;
+    const std::string chain_key = keys::chain();
+    state.scan("", [&](std::string_view k, std::string_view v) {
+        if (is_state_key(k) && k != chain_key) out.emplace(k, v);
+        return true;
+    });
+    return out;
+}
+
+bool rejection_spends_nonce(Reason status) {
+    return status != Reason::ok && status != Reason::bad_signature && status != Reason::not_authorized &&
+           status != Reason::nonce_used && status != Reason::unknown_account;
+}
+
+std::string check_rejection(const StateSnapshot& before, const StateSnapshot& after, const Tx& tx, Reason status) {
+    if (status == Reason::ok) return {};
+    StateSnapshot expected = before;
+    if (rejection_spends_nonce(status)) {
+        const std::string nonce_key = keys::nonces(tx.signer);
+        auto it = after.find(nonce_key);
+        if (it == after.end()) return "I5: a rejection after the nonce check must spend the nonce";
+        if (decode_nonces(it->second).accepts(tx.nonce))
+            return "I5: the signer's nonce window does not hold the rejected transaction's nonce";
+        expected[nonce_key] = it->second;
+    }
+    if (expected == after) return {};
+    for (const auto& [k, v] : after) {
+        auto it = expected.find(k);
+        if (it == expected.end() || it->second != v)
+            return std::string("I5: rejected (") + reason_name(status) + ") but entry " + to_hex(as_bytes(k)) + " changed";
+    }
+    for (const auto& [k, v] : expected)
+        if (!after.count(k)) return std::string("I5: rejected (") + reason_name(status) + ") but entry " + to_hex(as_bytes(k)) + " vanished";
+    return "I5: the state changed";
+}
+
 }  // namespace clearnode

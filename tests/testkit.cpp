@@ -2,34 +2,6 @@
 
 namespace clearnode::test {
 
-KeyPair key(std::string_view name) { return keypair_from_seed(blake2b_256(as_bytes(name))); }
-AccountId id(std::string_view name) { return key(name).public_key; }
-
-Genesis demo_genesis() {
-    Genesis g;
-    g.chain_id = "clearnode-test";
-    g.genesis_time_ms = 1'767'225'600'000;
-    g.bridge = id("bridge");
-    g.oracle = id("oracle");
-    g.backstop = id("backstop");
-    g.insurance_fund_usd = 1'000'000 * usd_one;
-    g.markets = {
-        {"BTC", 5, 65'000 * usd_one, {{0, 40}, {150'000'000 * usd_one, 20}}},
-        {"ETH", 4, 3'200 * usd_one, {{0, 25}, {100'000'000 * usd_one, 15}}},
-        {"SOL", 2, 150 * usd_one, {{0, 20}, {70'000'000 * usd_one, 10}}},
-    };
-    return g;
-}
-
-std::map<std::string, std::string> snapshot(const StateReader& state) {
-    std::map<std::string, std::string> out;
-    state.scan("", [&](std::string_view k, std::string_view v) {
-        if (is_state_key(k) && k != keys::chain()) out.emplace(k, v);
-        return true;
-    });
-    return out;
-}
-
 Chain::Chain(Genesis g) : genesis(std::move(g)), time_ms(genesis.genesis_time_ms) {
     std::string error;
     engine = Engine::genesis(store, genesis, error);
@@ -108,16 +80,8 @@ Receipt Chain::apply(const Tx& tx) {
     Receipt receipt = apply_block({tx}).receipts.at(0);
     if (receipt.status == Reason::ok) return receipt;
     // I5: a rejection changes nothing, but the signer's nonce once the nonce check passed.
-    auto after = snapshot(store);
-    const bool nonce_spent = receipt.status != Reason::bad_signature && receipt.status != Reason::not_authorized &&
-                             receipt.status != Reason::nonce_used && receipt.status != Reason::unknown_account;
-    if (nonce_spent) {
-        const std::string nonce_key = keys::nonces(tx.signer);
-        CHECK_MESSAGE(after.count(nonce_key) == 1, "a rejection after the nonce check must spend the nonce");
-        if (auto it = before.find(nonce_key); it != before.end()) after[nonce_key] = it->second;
-        else after.erase(nonce_key);
-    }
-    CHECK_MESSAGE(after == before, "I5: rejected (" << reason_name(receipt.status) << ") but the state changed");
+    const std::string broken = check_rejection(before, snapshot(store), tx, receipt.status);
+    CHECK_MESSAGE(broken.empty(), broken);
     return receipt;
 }
 

@@ -7,6 +7,7 @@
 #include "clearing/margin.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/units.hpp"
+#include "scenario.hpp"
 
 #include <doctest/doctest.h>
 
@@ -16,16 +17,10 @@
 
 namespace clearnode::test {
 
-// The key pair of a name: seed = BLAKE2b-256(name). The same on every machine.
-KeyPair key(std::string_view name);
-AccountId id(std::string_view name);
-
-// BTC (5 decimals; 40x, 20x from 150M), ETH (4; 25x, 15x from 100M), SOL (2; 20x, 10x from
-// 70M); authorities "bridge", "oracle", "backstop"; insurance fund 1,000,000 USD.
-Genesis demo_genesis();
+// key(), id() and demo_genesis() live in scenario.hpp, shared with the fuzz targets.
 
 // Every state entry but the block bookkeeping ("chain", "~commitment").
-std::map<std::string, std::string> snapshot(const StateReader& state);
+inline StateSnapshot snapshot(const StateReader& state) { return state_snapshot(state); }
 
 class Chain {
 public:
