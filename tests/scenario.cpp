@@ -145,6 +145,14 @@ std::string Scenario::usd_text(int64_t amount_usd) {
     return text;
 }
 
+// Sometimes any int64 at all (negative, zero, near the edges), so that overflow paths run.
+int64_t Scenario::wild_or(int64_t amount_usd) {
+    if (!choices_.chance(config_.wild_per_mille)) return amount_usd;
+    const uint64_t bits = choices_.next();
+    const uint64_t shift = choices_.below(64);
+    return static_cast<int64_t>(bits >> shift);
+}
+
 // Mostly a share of `limit_usd`, sometimes all of it, sometimes a little more (over-removal).
 std::string Scenario::amount_up_to(int64_t limit_usd) {
     const int64_t limit = limit_usd > 0 ? limit_usd : usd_one;
@@ -152,7 +160,7 @@ std::string Scenario::amount_up_to(int64_t limit_usd) {
     int64_t amount = pick < 7 ? choices_.between(1, limit / 4 + 1) : pick < 8 ? limit : limit + choices_.between(1, usd_one);
     // Whole cents or dollars most of the time, as people write them.
     if (choices_.chance(700) && amount > usd_one) amount -= amount % (choices_.chance(500) ? usd_one : 10'000);
-    return usd_text(amount);
+    return usd_text(wild_or(amount));
 }
 
 Tx Scenario::sign_as(Tx tx, std::string_view signer, std::string_view chain_id) const {
@@ -178,7 +186,7 @@ Tx Scenario::valid_tx(const StateReader& state) {
         // Deposits: most are dollars to thousands, a few are large.
         const int64_t amount = choices_.chance(900) ? choices_.between(usd_one, 50'000 * usd_one)
                                                     : choices_.between(50'000 * usd_one, 5'000'000 * usd_one);
-        return make("bridge", Deposit{id(trader()), {usd_text(amount)}});
+        return make("bridge", Deposit{id(trader()), {usd_text(wild_or(amount))}});
     }
     const std::string& who = trader();
     const int64_t held = collateral_of(state, who);
@@ -192,7 +200,9 @@ Tx Scenario::invalid_tx(const StateReader& state) {
     switch (choices_.below(9)) {
         case 0: {  // a bad signature: one bit flipped
             Tx tx = valid_tx(state);
-            tx.sig[choices_.below(tx.sig.size())] ^= static_cast<uint8_t>(1u << choices_.below(8));
+            const uint64_t byte = choices_.below(tx.sig.size());
+            const uint64_t bit = choices_.below(8);
+            tx.sig[byte] ^= static_cast<uint8_t>(1u << bit);
             return tx;
         }
         case 1: {  // signed for another chain
@@ -215,18 +225,24 @@ Tx Scenario::invalid_tx(const StateReader& state) {
             switch (choices_.below(3)) {
                 case 0: return make("bridge", Deposit{id(trader()), {text}});
                 case 1: return make(trader(), Withdraw{{text}});
-                default: return make(trader(), Transfer{id(trader()), {text}});
+                default: {
+                    const std::string& from = trader();
+                    return make(from, Transfer{id(trader()), {text}});
+                }
             }
         }
         case 5:  // a signer that never received collateral
             return make("ghost-" + std::to_string(1 + choices_.below(ghosts - 1)), Withdraw{{"1"}});
-        case 6:  // a deposit not from the bridge, a price not from the oracle
-            if (choices_.chance(500)) return make(trader(), Deposit{id(trader()), {"1000"}});
-            return make(trader(), PriceUpdate{{{genesis_.markets.at(0).symbol, {"1"}}}});
+        case 6: {  // a deposit not from the bridge, a price not from the oracle
+            const std::string& signer = trader();
+            if (choices_.chance(500)) return make(signer, Deposit{id(trader()), {"1000"}});
+            return make(signer, PriceUpdate{{{genesis_.markets.at(0).symbol, {"1"}}}});
+        }
         case 7: {  // a market that does not exist
             const std::string market = unknown_markets[choices_.below(std::size(unknown_markets))];
-            if (choices_.chance(500)) return make(trader(), SetLeverage{market, 5, MarginMode::cross});
-            return make(trader(), TransferMargin{market, {"10"}});
+            const std::string& signer = trader();
+            if (choices_.chance(500)) return make(signer, SetLeverage{market, 5, MarginMode::cross});
+            return make(signer, TransferMargin{market, {"10"}});
         }
         default: {  // a nonce far below the signer's window, or reused by a new transaction
             const std::string& who = trader();
