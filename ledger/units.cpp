@@ -89,15 +89,22 @@ ParsedUnits parse_units(std::string_view text, int scale) {
     std::string_view frac_part = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
     while (!frac_part.empty() && frac_part.back() == '0') frac_part.remove_suffix(1);
     if (frac_part.size() > static_cast<size_t>(scale)) return {0, ParseError::too_many_decimals};
-    // At most 40 characters: the magnitude fits 128 bits with room to spare.
+    // 40 digits, or fewer scaled by 10^18, do not fit even 128 bits: stop as soon as the
+    // magnitude passes int64's (it never shrinks as digits are appended).
+    const Wide limit = negative ? -Wide(std::numeric_limits<int64_t>::min()) : Wide(std::numeric_limits<int64_t>::max());
     Wide magnitude = 0;
-    for (char c : int_part) magnitude = magnitude * 10 + (c - '0');
-    for (char c : frac_part) magnitude = magnitude * 10 + (c - '0');
-    for (size_t i = frac_part.size(); i < static_cast<size_t>(scale); ++i) magnitude *= 10;
+    auto append = [&](int digit) {
+        magnitude = magnitude * 10 + digit;
+        return magnitude <= limit;
+    };
+    for (char c : int_part)
+        if (!append(c - '0')) return {0, ParseError::out_of_range};
+    for (char c : frac_part)
+        if (!append(c - '0')) return {0, ParseError::out_of_range};
+    for (size_t i = frac_part.size(); i < static_cast<size_t>(scale); ++i)
+        if (!append(0)) return {0, ParseError::out_of_range};
     if (negative) magnitude = -magnitude;
-    if (magnitude > std::numeric_limits<int64_t>::max() || magnitude < std::numeric_limits<int64_t>::min())
-        return {0, ParseError::out_of_range};
-    return {static_cast<int64_t>(magnitude), ParseError::none};
+    return {narrow(magnitude), ParseError::none};
 }
 
 std::string format_wide(const Wide& value) {

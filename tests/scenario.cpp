@@ -5,6 +5,7 @@
 #include "ledger/units.hpp"
 #include "state/records.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <limits>
 
@@ -96,6 +97,7 @@ const char* const odd_amounts[] = {
     "0", "0.000000", "-5", "-0.000001", "1.0000001", "0.0000000001",
     "9223372036854.775808", "99999999999999999999", "18446744073709.551616",
     "9223372036854.775807", "-9223372036854.775808",
+    "999999999999999999999999999999999999999", "-9999999999999999999999999999999999999.9",
 };
 }  // namespace
 
@@ -168,19 +170,25 @@ Tx Scenario::sign_as(Tx tx, std::string_view signer, std::string_view chain_id) 
     return tx;
 }
 
-Tx Scenario::make(std::string_view signer, TxBody body) {
-    Tx tx;
-    tx.signer = keys_.find(signer)->second.public_key;
+uint64_t Scenario::take_nonce(std::string_view signer) {
     auto it = next_nonce_.find(signer);
     if (it == next_nonce_.end()) it = next_nonce_.emplace(std::string(signer), 1).first;
     // Sometimes skip nonces: the window accepts any unused one.
-    tx.nonce = it->second + (choices_.chance(50) ? choices_.below(5) : 0);
-    it->second = tx.nonce + 1;
+    const uint64_t nonce = it->second + (choices_.chance(50) ? choices_.below(5) : 0);
+    it->second = nonce + 1;
+    return nonce;
+}
+
+Tx Scenario::make(std::string_view signer, TxBody body) {
+    Tx tx;
+    tx.signer = keys_.find(signer)->second.public_key;
+    tx.nonce = take_nonce(signer);
     tx.body = std::move(body);
     return sign_as(std::move(tx), signer, genesis_.chain_id);
 }
 
 Tx Scenario::valid_tx(const StateReader& state) {
+    if (config_.markets && choices_.chance(550)) return market_tx(state);
     const uint64_t kind = choices_.below(100);
     if (kind < 35) {
         // Deposits: most are dollars to thousands, a few are large.
@@ -194,6 +202,147 @@ Tx Scenario::valid_tx(const StateReader& state) {
     std::string to = trader();
     if (choices_.chance(50)) to = "ghost-0";  // a transfer creates the receiving account
     return make(who, Transfer{keys_.find(to)->second.public_key, {amount_up_to(held)}});
+}
+
+namespace {
+
+int decimal_digits(int64_t v) {
+    int n = 1;
+    for (; v >= 10 && n < 19; v /= 10) ++n;
+    return n;
+}
+
+// The nearest tick-rule price at or below `price` (RULES §1: at most 5 significant figures
+// unless an integer, at most 6 - d decimals), at least one step.
+int64_t on_tick_below(int64_t price, int32_t size_decimals) {
+    if (price <= 0) return pow10(size_decimals);
+    int64_t step = pow10(size_decimals);
+    const int digits = decimal_digits(price);
+    if (digits > 5) step = std::max(step, pow10(std::min(digits - 5, 18)));
+    if (step > usd_one) step = usd_one;  // an integer price may have any number of figures
+    const int64_t rounded = price - price % step;
+    return rounded > 0 ? rounded : step;
+}
+
+// `value` moved by `delta_ppm` (floor), at least 1.
+int64_t moved(int64_t value, int64_t delta_ppm) {
+    const Wide next = Wide(value) + div_floor(Wide(value) * delta_ppm, ppm_one);
+    return next < 1 ? 1 : next > Wide(INT64_MAX / 4) ? INT64_MAX / 4 : narrow(next);
+}
+
+}  // namespace
+
+Tx Scenario::market_tx(const StateReader& state) {
+    const uint64_t kind = choices_.below(100);
+    if (kind < 14) return price_tx(state);
+    const MarketSpec& spec = genesis_.markets[choices_.below(genesis_.markets.size())];
+    const auto market = load_market(state, spec.symbol);
+    const int64_t mark = market ? market->mark_price : spec.price;
+    if (kind < 19) {
+        // Funding: small rates, sometimes beyond the cap (clamped by the engine).
+        FundingUpdate f;
+        for (const auto& m : genesis_.markets) {
+            if (!choices_.chance(700)) continue;
+            const int64_t cap = 40'000'000;
+            const int64_t rate = choices_.chance(50) ? choices_.between(-2 * cap, 2 * cap) : choices_.between(-500'000, 500'000);
+            f.rates.push_back({m.symbol, rate});
+        }
+        if (f.rates.empty()) f.rates.push_back({spec.symbol, 100'000});
+        return make("oracle", std::move(f));
+    }
+    const std::string& who = trader();
+    if (kind < 29) {
+        // Leverage up to a little beyond tier 0's maximum; isolated now and then.
+        const uint32_t max0 = spec.tiers.at(0).max_leverage;
+        const auto leverage = static_cast<uint32_t>(1 + choices_.below(max0 + 4));
+        const MarginMode mode = choices_.chance(300) ? MarginMode::isolated : MarginMode::cross;
+        return make(who, SetLeverage{spec.symbol, leverage, mode});
+    }
+    if (kind < 37) {
+        // Margin into an isolated position (a share of the collateral) or out of it.
+        const auto account = load_account(state, keys_.find(who)->second.public_key);
+        const MarketPosition* p = account ? account->find(spec.symbol) : nullptr;
+        const bool out = choices_.chance(400);
+        const int64_t limit = out ? (p ? p->isolated_margin_usd : 0) : (account ? account->collateral_usd : 0);
+        std::string text = amount_up_to(limit);
+        if (out && text[0] != '-') text.insert(0, "-");
+        return make(who, TransferMargin{spec.symbol, {text}});
+    }
+    if (kind < 93) return open_tx(state, spec, mark);
+    // Keepers: liquidate (or deleverage) a holder of the market; the engine decides whether it
+    // may.
+    const auto holding = holders(state, spec.symbol);
+    AccountId target = id(trader());
+    if (!holding.empty()) target = holding[choices_.below(holding.size())];
+    if (kind < 99) return make(who, Liquidate{target, spec.symbol});
+    return make(who, Adl{target, spec.symbol});
+}
+
+// The oracle walks every market's price a little (up to 2%), and now and then shocks it.
+Tx Scenario::price_tx(const StateReader& state) {
+    PriceUpdate update;
+    for (const auto& spec : genesis_.markets) {
+        if (!choices_.chance(700)) continue;
+        const auto market = load_market(state, spec.symbol);
+        const int64_t mark = market ? market->mark_price : spec.price;
+        const int64_t delta_ppm = choices_.chance(30) ? choices_.between(-400'000, 400'000) : choices_.between(-20'000, 20'000);
+        update.prices.push_back({spec.symbol, {format_units(moved(mark, delta_ppm), usd_decimals)}});
+    }
+    if (update.prices.empty()) {
+        const auto& first = genesis_.markets.at(0);
+        const auto market = load_market(state, first.symbol);
+        update.prices.push_back({first.symbol, {format_units(market ? market->mark_price : first.price, usd_decimals)}});
+    }
+    return make("oracle", std::move(update));
+}
+
+// A fill between two random traders near the mark: opening, raising, reducing, closing or
+// flipping; now and then a self-trade, an off-tick price, a maker order too small, a limit
+// the price breaks, or a notional under the minimum.
+Tx Scenario::open_tx(const StateReader& state, const MarketSpec& spec, int64_t mark) {
+    const int32_t d = spec.size_decimals;
+    const size_t taker_index = choices_.below(traders_.size());
+    size_t maker_index = choices_.below(traders_.size());
+    if (maker_index == taker_index && !choices_.chance(100)) maker_index = (maker_index + 1) % traders_.size();
+    const std::string& taker = traders_[taker_index];
+    const std::string& maker = traders_[maker_index];
+    const auto account = load_account(state, keys_.find(taker)->second.public_key);
+    const MarketPosition* held = account ? account->find(spec.symbol) : nullptr;
+    const int64_t held_lots = held ? held->size_lots : 0;
+
+    Side side = choices_.chance(500) ? Side::buy : Side::sell;
+    int64_t size_lots = 0;
+    if (held_lots != 0 && choices_.chance(400)) {
+        // Reduce or close (sometimes flip) what the taker holds.
+        side = held_lots > 0 ? Side::sell : Side::buy;
+        const int64_t magnitude = held_lots > 0 ? held_lots : -held_lots;
+        const uint64_t how = choices_.below(10);
+        size_lots = how < 3 ? magnitude : how < 9 ? choices_.between(1, magnitude) : magnitude + choices_.between(1, magnitude);
+    } else {
+        const int64_t notional_usd = choices_.chance(20) ? choices_.between(usd_one, 2'000'000 * usd_one)
+                                                         : choices_.between(5 * usd_one, 25'000 * usd_one);
+        size_lots = std::max<int64_t>(1, mul_div_floor(notional_usd, pow10(d), mark));
+    }
+    const int64_t slip_ppm = choices_.between(-5'000, 5'000);
+    int64_t price = on_tick_below(moved(mark, slip_ppm), d);
+    if (choices_.chance(20)) price += 1;  // off the tick (unless d = 0 and the step is 1)
+
+    MakerOrder order;
+    order.account = keys_.find(maker)->second.public_key;
+    order.side = side == Side::buy ? Side::sell : Side::buy;
+    const uint64_t order_size = choices_.below(100);
+    const int64_t maker_lots = order_size < 70 ? size_lots : order_size < 96 ? size_lots + choices_.between(1, size_lots)
+                                                                             : std::max<int64_t>(1, size_lots - 1);
+    order.size = {format_units(maker_lots, d)};
+    // The maker's limit is the price or better for the maker; now and then worse.
+    const int64_t room_ppm = choices_.chance(30) ? -choices_.between(1, 3'000) : choices_.between(0, 3'000);
+    const int64_t limit = order.side == Side::sell ? on_tick_below(moved(price, -room_ppm), d)
+                                                   : on_tick_below(moved(price, room_ppm), d);
+    order.limit = {format_units(limit, usd_decimals)};
+    order.reduce_only = choices_.chance(100);
+    order.nonce = take_nonce(maker);
+    order.sig = sign(keys_.find(maker)->second.secret_key, as_bytes(order_signing_digest(order, spec.symbol, genesis_.chain_id)));
+    return make(taker, Open{spec.symbol, side, {format_units(size_lots, d)}, {format_units(price, usd_decimals)}, std::move(order)});
 }
 
 Tx Scenario::invalid_tx(const StateReader& state) {

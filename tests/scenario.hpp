@@ -80,6 +80,10 @@ struct ScenarioConfig {
     size_t block_txs_max = 40;      // each block holds 1..block_txs_max transactions
     uint32_t invalid_per_mille = 200;  // share of transactions that are wrong on purpose
     uint32_t wild_per_mille = 5;       // share of amounts drawn from all of int64
+    // Prices, funding, leverage, isolated margin, fills between random parties, keepers that
+    // liquidate and deleverage. Off, the generator draws exactly the choices it drew before
+    // these types existed (the golden fixtures of that time stay valid).
+    bool markets = false;
 };
 
 class Scenario {
@@ -96,6 +100,10 @@ private:
     Tx next_tx(const StateReader& state);
     Tx valid_tx(const StateReader& state);
     Tx invalid_tx(const StateReader& state);
+    Tx market_tx(const StateReader& state);
+    Tx price_tx(const StateReader& state);
+    Tx open_tx(const StateReader& state, const MarketSpec& spec, int64_t mark);
+    uint64_t take_nonce(std::string_view signer);
     Tx make(std::string_view signer, TxBody body);
     Tx sign_as(Tx tx, std::string_view signer, std::string_view chain_id) const;
     const std::string& trader();
