@@ -216,7 +216,7 @@ Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck
 
     // The signer's nonce is spent whatever the rules say; a rejection keeps only that write.
     use_nonce(block_view, tx.signer, tx.nonce);
-    Overlay tx_view(block_view);
+    Overlay tx_view = block_view.layer();
     TxContext ctx{tx_view, config_, block_time_ms, tx.signer, receipt.events};
     try {
         receipt.status = dispatch(ctx, tx);

@@ -64,7 +64,7 @@ void Overlay::erase(std::string_view key) {
 }
 
 void Overlay::merge_into(Overlay& parent) {
-    assert(parent.base_ != this);
+    assert(base_ == &parent);
     for (auto& [key, value] : writes_) parent.writes_.insert_or_assign(key, std::move(value));
     writes_.clear();
 }

@@ -88,9 +88,10 @@ TEST_CASE("overlay reads and scans merge writes over the base in key order") {
     Overlay block(base);
     block.put("a/3", "3");
     block.erase("a/2");
-    Overlay tx(block);
+    Overlay tx = block.layer();
     tx.put("a/0", "0");
     tx.put("a/4", "four");
+    CHECK(tx.writes().size() == 2);  // its own writes only, not a copy of the block's
     std::vector<std::string> seen;
     tx.scan("a/", [&](std::string_view k, std::string_view v) {
         seen.push_back(std::string(k) + "=" + std::string(v));
