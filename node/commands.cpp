@@ -120,15 +120,10 @@ int cmd_init(const std::string& home, const std::string& genesis_path, std::ostr
         err << "error: " << genesis.error << "\n";
         return exit_bad_input;
     }
-    std::error_code ec;
-    if (fs::exists(home, ec) && !fs::is_empty(home, ec)) {
-        err << "error: " << home << ": not empty; refusing to initialise over it\n";
-        return exit_bad_input;
-    }
-    fs::create_directories(home, ec);
-    if (ec) {
-        err << "error: " << home << ": " << ec.message() << "\n";
-        return exit_internal;
+    bool bad_input = false;
+    if (auto error = create_empty_home(home, bad_input); !error.empty()) {
+        err << "error: " << error << "\n";
+        return bad_input ? exit_bad_input : exit_internal;
     }
     if (auto error = write_new_file(genesis_copy_path(home), genesis_to_json(*genesis.value).dump(2) + "\n", 0644); !error.empty()) {
         err << "error: " << error << "\n";

@@ -23,6 +23,14 @@ std::string receipts_path(const std::string& home, uint64_t height) {
     return receipts_dir(home) + "/" + name;
 }
 
+std::string create_empty_home(const std::string& home, bool& bad_input) {
+    std::error_code ec;
+    bad_input = std::filesystem::exists(home, ec) && !std::filesystem::is_empty(home, ec);
+    if (bad_input) return home + ": not empty; refusing to initialise over it";
+    std::filesystem::create_directories(home, ec);
+    return ec ? home + ": " + ec.message() : std::string{};
+}
+
 std::string create_home_dirs(const std::string& home) {
     for (const auto& dir : {inbox_dir(home), receipts_dir(home)}) {
         std::error_code ec;

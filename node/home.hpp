@@ -20,6 +20,10 @@ std::string receipts_dir(const std::string& home);
 std::string snapshot_copy_path(const std::string& home);
 std::string receipts_path(const std::string& home, uint64_t height);
 
+// Creates DIR for `init`: absent or empty, or else an error with `bad_input` set (a user's
+// mistake, never overwritten). Empty on success, else the error.
+std::string create_empty_home(const std::string& home, bool& bad_input);
+
 // Creates DIR/inbox and DIR/receipts if missing. Empty on success, else the error.
 std::string create_home_dirs(const std::string& home);
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 
 namespace clearnode::cli {
 namespace {
@@ -74,6 +75,13 @@ ReadableNode::~ReadableNode() {
     store_.reset();
     std::error_code ec;
     if (!secondary_dir_.empty()) fs::remove_all(secondary_dir_, ec);
+}
+
+std::unique_ptr<ReadableNode> open_readable(const std::string& home, std::ostream& err) {
+    std::string error;
+    auto node = ReadableNode::open(home, error);
+    if (!node) err << "error: " << error << "\n";
+    return node;
 }
 
 }  // namespace clearnode::cli

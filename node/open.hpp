@@ -6,6 +6,7 @@
 #include "node/home.hpp"
 #include "state/store.hpp"
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 
@@ -37,5 +38,8 @@ private:
     std::unique_ptr<RocksStore> store_;
     std::unique_ptr<Engine> engine_;
 };
+
+// ReadableNode::open for a command: on failure, the message on `err` and nullptr.
+std::unique_ptr<ReadableNode> open_readable(const std::string& home, std::ostream& err);
 
 }  // namespace clearnode::cli

@@ -72,12 +72,8 @@ bool load_snapshot_into(const std::string& path, Store& store, std::string& erro
 }
 
 int cmd_export(const std::string& home, const std::string& out_path, std::ostream& out, std::ostream& err) {
-    std::string error;
-    auto node = ReadableNode::open(home, error);
-    if (!node) {
-        err << "error: " << error << "\n";
-        return exit_internal;
-    }
+    auto node = open_readable(home, err);
+    if (!node) return exit_internal;
     const Engine& engine = node->engine();
     Writer entries;
     uint64_t count = 0;
@@ -111,15 +107,15 @@ int cmd_init_from_snapshot(const std::string& home, const std::string& snapshot_
         err << "error: " << error << "\n";
         return exit_bad_input;
     }
-    std::error_code ec;
-    if (fs::exists(home, ec) && !fs::is_empty(home, ec)) {
-        err << "error: " << home << ": not empty; refusing to initialise over it\n";
-        return exit_bad_input;
+    bool bad_input = false;
+    if (error = create_empty_home(home, bad_input); !error.empty()) {
+        err << "error: " << error << "\n";
+        return bad_input ? exit_bad_input : exit_internal;
     }
-    fs::create_directories(home, ec);
-    if (!ec) fs::copy_file(snapshot_path, snapshot_copy_path(home), ec);
+    std::error_code ec;
+    fs::copy_file(snapshot_path, snapshot_copy_path(home), ec);
     if (ec) {
-        err << "error: " << home << ": " << ec.message() << "\n";
+        err << "error: " << snapshot_copy_path(home) << ": " << ec.message() << "\n";
         return exit_internal;
     }
     RocksOptions options;

@@ -39,12 +39,8 @@ std::unique_ptr<Engine> replay_start(const std::string& home, uint64_t base, Mem
 }  // namespace
 
 int cmd_status(const std::string& home, std::ostream& out, std::ostream& err) {
-    std::string error;
-    auto node = ReadableNode::open(home, error);
-    if (!node) {
-        err << "error: " << error << "\n";
-        return exit_internal;
-    }
+    auto node = open_readable(home, err);
+    if (!node) return exit_internal;
     const Engine& engine = node->engine();
     out << Json{{"height", engine.height()},
                 {"state_root", to_hex(engine.state_root())},
@@ -56,12 +52,9 @@ int cmd_status(const std::string& home, std::ostream& out, std::ostream& err) {
 }
 
 int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostream& err) {
+    auto node = open_readable(options.home, err);
+    if (!node) return exit_internal;
     std::string error;
-    auto node = ReadableNode::open(options.home, error);
-    if (!node) {
-        err << "error: " << error << "\n";
-        return exit_internal;
-    }
     const StateReader& log = node->store();
     const uint64_t base = base_height(log);
     const uint64_t top = node->engine().height();
@@ -113,12 +106,8 @@ int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostr
 }
 
 int cmd_dump_blocks(const std::string& home, const std::string& out_dir, std::ostream& out, std::ostream& err) {
-    std::string error;
-    auto node = ReadableNode::open(home, error);
-    if (!node) {
-        err << "error: " << error << "\n";
-        return exit_internal;
-    }
+    auto node = open_readable(home, err);
+    if (!node) return exit_internal;
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec) {
