@@ -1,5 +1,7 @@
 #include "scenario.hpp"
 
+#include "clearing/fills.hpp"
+#include "clearing/liquidation.hpp"
 #include "ledger/codec.hpp"
 #include "ledger/json.hpp"
 #include "ledger/units.hpp"
@@ -27,6 +29,13 @@ Genesis demo_genesis() {
         {"ETH", 4, 3'200 * usd_one, {{0, 25}, {100'000'000 * usd_one, 15}}},
         {"SOL", 2, 150 * usd_one, {{0, 20}, {70'000'000 * usd_one, 10}}},
     };
+    return g;
+}
+
+Genesis lean_genesis() {
+    Genesis g = demo_genesis();
+    g.chain_id = "clearnode-test-lean";
+    g.insurance_fund_usd = 2'000 * usd_one;
     return g;
 }
 
@@ -206,20 +215,10 @@ Tx Scenario::valid_tx(const StateReader& state) {
 
 namespace {
 
-int decimal_digits(int64_t v) {
-    int n = 1;
-    for (; v >= 10 && n < 19; v /= 10) ++n;
-    return n;
-}
-
-// The nearest tick-rule price at or below `price` (RULES §1: at most 5 significant figures
-// unless an integer, at most 6 - d decimals), at least one step.
+// The nearest tick-rule price (RULES §1) at or below `price`, at least one step.
 int64_t on_tick_below(int64_t price, int32_t size_decimals) {
     if (price <= 0) return pow10(size_decimals);
-    int64_t step = pow10(size_decimals);
-    const int digits = decimal_digits(price);
-    if (digits > 5) step = std::max(step, pow10(std::min(digits - 5, 18)));
-    if (step > usd_one) step = usd_one;  // an integer price may have any number of figures
+    const int64_t step = price_tick(price, size_decimals);
     const int64_t rounded = price - price % step;
     return rounded > 0 ? rounded : step;
 }
@@ -269,8 +268,17 @@ Tx Scenario::market_tx(const StateReader& state) {
         return make(who, TransferMargin{spec.symbol, {text}});
     }
     if (kind < 93) return open_tx(state, spec, mark);
-    // Keepers: liquidate (or deleverage) a holder of the market; the engine decides whether it
-    // may.
+    // Keepers: mostly what the keepers' query says is liquidatable (ADL where the insurance fund
+    // cannot cover), otherwise any holder of the market, which the engine may refuse.
+    if (choices_.chance(700)) {
+        const auto due = find_liquidatable(state, load_config(state));
+        if (!due.empty()) {
+            const LiquidatableEntry& entry = due[choices_.below(due.size())];
+            const std::string& market = entry.markets.at(choices_.below(entry.markets.size()));
+            if (entry.liquidation_case == LiquidationCase::needs_adl) return make(who, Adl{entry.account, market});
+            return make(who, Liquidate{entry.account, market});
+        }
+    }
     const auto holding = holders(state, spec.symbol);
     AccountId target = id(trader());
     if (!holding.empty()) target = holding[choices_.below(holding.size())];
@@ -285,7 +293,7 @@ Tx Scenario::price_tx(const StateReader& state) {
         if (!choices_.chance(700)) continue;
         const auto market = load_market(state, spec.symbol);
         const int64_t mark = market ? market->mark_price : spec.price;
-        const int64_t delta_ppm = choices_.chance(30) ? choices_.between(-400'000, 400'000) : choices_.between(-20'000, 20'000);
+        const int64_t delta_ppm = choices_.chance(60) ? choices_.between(-400'000, 400'000) : choices_.between(-20'000, 20'000);
         update.prices.push_back({spec.symbol, {format_units(moved(mark, delta_ppm), usd_decimals)}});
     }
     if (update.prices.empty()) {

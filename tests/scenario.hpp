@@ -37,6 +37,9 @@ AccountId id(std::string_view name);
 // BTC (5 decimals; 40x, 20x from 150M), ETH (4; 25x, 15x from 100M), SOL (2; 20x, 10x from
 // 70M); authorities "bridge", "oracle", "backstop"; insurance fund 1,000,000 USD.
 Genesis demo_genesis();
+// The demo genesis with an insurance fund of 2,000 USD, so that bankrupt accounts exhaust it
+// and ADL runs.
+Genesis lean_genesis();
 
 // Where the generator's choices come from.
 class Choices {
@@ -82,8 +85,8 @@ struct ScenarioConfig {
     uint32_t wild_per_mille = 5;       // share of amounts drawn from all of int64
     // Prices, funding, leverage, isolated margin, fills between random parties, keepers that
     // liquidate and deleverage. Off, the generator draws exactly the choices it drew before
-    // these types existed (the golden fixtures of that time stay valid).
-    bool markets = false;
+    // these types existed (deposits, withdrawals, transfers and wrong transactions only).
+    bool markets = true;
 };
 
 class Scenario {

@@ -1,6 +1,7 @@
 // clearnode_scenario: writes generated scenarios to disk, for the golden fixtures and the fuzz
 // seed corpus.
-//   clearnode_scenario blocks SEED BLOCKS DIR   genesis.json and blocks/NNN.jsonl under DIR
+//   clearnode_scenario blocks SEED BLOCKS DIR [lean]   genesis.json and blocks/NNN.jsonl under
+//                                                      DIR (lean: a 2,000 USD insurance fund)
 //   clearnode_scenario corpus DIR               seed inputs for the tests/fuzz/ targets
 #include "clearing/engine.hpp"
 #include "ledger/codec.hpp"
@@ -31,9 +32,9 @@ std::string numbered(size_t n) {
     return buf;
 }
 
-int write_blocks(uint64_t seed, size_t blocks, const std::filesystem::path& dir) {
+int write_blocks(uint64_t seed, size_t blocks, const std::filesystem::path& dir, bool lean) {
     Rng rng(seed);
-    Scenario scenario(rng, demo_genesis());
+    Scenario scenario(rng, lean ? lean_genesis() : demo_genesis());
     MemoryStore store;
     std::string error;
     auto engine = Engine::genesis(store, scenario.genesis(), error);
@@ -85,12 +86,13 @@ int write_corpus(const std::filesystem::path& dir) {
 int main(int argc, char** argv) {
     try {
         const std::string command = argc > 1 ? argv[1] : "";
-        if (command == "blocks" && argc == 5) return write_blocks(std::stoull(argv[2]), std::stoul(argv[3]), argv[4]);
+        if (command == "blocks" && (argc == 5 || (argc == 6 && std::string(argv[5]) == "lean")))
+            return write_blocks(std::stoull(argv[2]), std::stoul(argv[3]), argv[4], argc == 6);
         if (command == "corpus" && argc == 3) return write_corpus(argv[2]);
     } catch (const std::exception& e) {
         std::cerr << "clearnode_scenario: " << e.what() << "\n";
         return 1;
     }
-    std::cerr << "usage: clearnode_scenario blocks SEED BLOCKS DIR | corpus DIR\n";
+    std::cerr << "usage: clearnode_scenario blocks SEED BLOCKS DIR [lean] | corpus DIR\n";
     return 2;
 }
