@@ -1,6 +1,7 @@
 // The seeded scenario generator that property tests, fuzz targets, the golden fixtures and
-// benchmarks share (RULES §10): accounts, deposits, withdrawals, transfers, and transactions
-// that are wrong on purpose (bad signatures, replays, over-withdrawals, unknown accounts and
+// benchmarks share (RULES §10): accounts, deposits, withdrawals, transfers, price walks and
+// shocks, funding, leverage and isolated margin, fills between random traders, keepers that
+// liquidate and deleverage, and transactions that are wrong on purpose (bad signatures, replays, over-withdrawals, unknown accounts and
 // markets, unauthorised signers, amounts that are zero, negative, too precise or beyond int64).
 //
 // Determinism: every choice comes from a `Choices` source, either our own integer PRNG
