@@ -177,7 +177,8 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     }
     BlockResult result;
     result.header = block.header;
-    Overlay block_view(store_);
+    const ReadCache committed(store_);
+    Overlay block_view(committed);
     std::vector<Hash32> tx_hashes;
     tx_hashes.reserve(block.txs.size());
     try {
@@ -234,7 +235,7 @@ Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck
 
 std::string Engine::commit(Overlay& block_view, BlockResult* result, const BookkeepingWrites& bookkeeping) {
     StateCommitment next = commitment_;
-    next.apply(store_, block_view.writes());
+    next.apply(block_view.base(), block_view.writes(), threads_);
     stage_done(BlockStage::root_updated);
     block_view.put(commitment_key, next.serialize());
     if (result) result->state_root = next.root();

@@ -13,6 +13,7 @@
 #include "state/records.hpp"
 #include "state/store.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -81,6 +82,8 @@ public:
     Hash32 state_root() const { return commitment_.root(); }
     const ConfigRecord& config() const { return config_; }
     const StateReader& state() const { return store_; }
+    // Threads for the state-root update of each block (the root does not depend on them).
+    void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
     // Called at the end of each stage of every block applied from now on (empty: none).
     void set_stage_listener(BlockStageListener listener) { stage_listener_ = std::move(listener); }
 
@@ -97,6 +100,7 @@ private:
     ChainRecord chain_;
     StateCommitment commitment_;
     BlockStageListener stage_listener_;
+    unsigned threads_ = 1;
 };
 
 }  // namespace clearnode

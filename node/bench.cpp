@@ -376,6 +376,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
         err << "error: " << error << "\n";
         return exit_internal;
     }
+    node.engine->set_threads(options.threads);
     node.engine->set_stage_listener([&node](BlockStage stage) { node.timer.stage_done(stage); });
 
     // (2) Signed and (3) pre-verified throughput, with (4) the stages of the latter.

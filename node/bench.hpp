@@ -15,7 +15,7 @@ struct BenchOptions {
     size_t txs = 1'000'000;
     size_t block_txs = 10'000;
     unsigned threads = 1;
-    std::string mix = "deposit,transfer";
+    std::string mix = "transfer,open";
     std::string skew = "zipf";
     bool json = false;
     std::string dir;  // where the databases go; empty: a new directory in the temp directory

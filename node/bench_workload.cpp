@@ -91,7 +91,7 @@ size_t PartyDraw::operator()(Rng& rng) const {
     return static_cast<size_t>(std::upper_bound(cumulative_.begin(), cumulative_.end(), r) - cumulative_.begin());
 }
 
-std::vector<std::string> mix_types() { return {"deposit", "withdraw", "transfer"}; }
+std::vector<std::string> mix_types() { return {"deposit", "withdraw", "transfer", "open"}; }
 
 std::vector<MixEntry> parse_mix(std::string_view text, std::string& error) {
     std::vector<MixEntry> mix;
@@ -166,7 +166,7 @@ std::vector<Tx> Workload::funding(size_t first, size_t count) {
 }
 
 Workload::Draft Workload::make(std::string_view type, Rng& rng) {
-    Draft draft{Tx{}, &bridge.secret_key};
+    Draft draft{Tx{}, &bridge.secret_key, nullptr};
     Tx& tx = draft.tx;
     if (type == "deposit") {
         tx.signer = bridge.public_key;
@@ -178,13 +178,39 @@ Workload::Draft Workload::make(std::string_view type, Rng& rng) {
     draft.secret = &keys_[signer].secret_key;
     tx.signer = account(signer);
     tx.nonce = next_nonce(signer);
+    // The other party: drawn like the signer, never the signer itself.
+    auto counterparty = [&] {
+        const size_t other = draw_(rng);
+        return other == signer ? (signer + 1) % keys_.size() : other;
+    };
     if (type == "withdraw") {
         tx.body = Withdraw{{"1"}};
+    } else if (type == "transfer") {
+        tx.body = Transfer{account(counterparty()), {"1"}};
     } else {
-        assert(type == "transfer");
-        size_t to = draw_(rng);
-        if (to == signer) to = (signer + 1) % keys_.size();
-        tx.body = Transfer{account(to), {"1"}};
+        assert(type == "open");
+        // A small fill at the genesis mark (on the tick, above the minimum notional) against
+        // a maker order on the other side with the maker's own next nonce.
+        struct Fill {
+            const char* market;
+            const char* size;
+            const char* price;
+        };
+        static constexpr Fill fills[] = {{"BTC", "0.001", "65000"}, {"ETH", "0.01", "3200"}, {"SOL", "1", "150"}};
+        const Fill& f = fills[rng.below(std::size(fills))];
+        const size_t maker = counterparty();
+        Open open;
+        open.market = f.market;
+        open.side = rng.below(2) == 0 ? Side::buy : Side::sell;
+        open.size = {f.size};
+        open.price = {f.price};
+        open.maker.account = account(maker);
+        open.maker.side = open.side == Side::buy ? Side::sell : Side::buy;
+        open.maker.size = {f.size};
+        open.maker.limit = {f.price};
+        open.maker.nonce = next_nonce(maker);
+        draft.maker_secret = &keys_[maker].secret_key;
+        tx.body = std::move(open);
     }
     return draft;
 }
@@ -203,7 +229,13 @@ std::vector<EncodedBlock> Workload::blocks(size_t count, bool with_signatures, P
         parallel_for(n, options_.threads, [&](size_t begin, size_t end) {
             for (size_t i = begin; i < end; ++i) {
                 Tx& tx = drafts[i].tx;
-                if (with_signatures) tx.sig = sign(*drafts[i].secret, as_bytes(tx_signing_digest(tx, genesis_.chain_id)));
+                if (with_signatures) {
+                    // The envelope's signature covers the maker's, so the maker signs first.
+                    if (auto* open = std::get_if<Open>(&tx.body))
+                        open->maker.sig = sign(*drafts[i].maker_secret,
+                                               as_bytes(order_signing_digest(open->maker, open->market, genesis_.chain_id)));
+                    tx.sig = sign(*drafts[i].secret, as_bytes(tx_signing_digest(tx, genesis_.chain_id)));
+                }
                 encoded[i] = encode_tx(tx);
             }
         });
@@ -217,6 +249,13 @@ std::vector<EncodedBlock> Workload::blocks(size_t count, bool with_signatures, P
     return out;
 }
 
-double Workload::signatures_per_tx() const { return 1.0; }
+double Workload::signatures_per_tx() const {
+    double weights = 0, signatures = 0;
+    for (const auto& entry : options_.mix) {
+        weights += entry.weight;
+        signatures += entry.weight * (entry.type == "open" ? 2.0 : 1.0);
+    }
+    return signatures / weights;
+}
 
 }  // namespace clearnode::bench

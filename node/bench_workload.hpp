@@ -105,7 +105,8 @@ public:
 private:
     struct Draft {
         Tx tx;
-        const SecretKey* secret;  // the signer's
+        const SecretKey* secret;        // the signer's
+        const SecretKey* maker_secret;  // an open's maker's
     };
     Draft make(std::string_view type, Rng& rng);
     uint64_t next_nonce(size_t account) { return ++nonces_[account]; }

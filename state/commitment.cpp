@@ -2,6 +2,12 @@
 
 #include "ledger/codec.hpp"
 
+#include <algorithm>
+#include <cassert>
+#include <functional>
+#include <thread>
+#include <vector>
+
 namespace clearnode {
 namespace {
 
@@ -34,12 +40,36 @@ void StateCommitment::remove(std::string_view key, std::string_view value) {
     for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] - l[i]);
 }
 
-void StateCommitment::apply(const StateReader& committed, const WriteSet& writes) {
-    for (const auto& [key, value] : writes) {
-        if (!is_state_key(key)) continue;
-        if (auto old = committed.get(key)) remove(key, *old);
-        if (value) add(key, *value);
-    }
+void StateCommitment::apply(const StateReader& committed, const WriteSet& writes, unsigned threads) {
+    assert(threads >= 1);
+    // Read the old values here, on one thread (readers need not be thread-safe); then hash.
+    struct Change {
+        std::string_view key;
+        std::optional<std::string> old_value;
+        const std::optional<std::string>* new_value;
+    };
+    std::vector<Change> changes;
+    changes.reserve(writes.size());
+    for (const auto& [key, value] : writes)
+        if (is_state_key(key)) changes.push_back({key, committed.get(key), &value});
+    auto fold = [&changes](size_t begin, size_t end, StateCommitment& part) {
+        for (size_t i = begin; i < end; ++i) {
+            if (changes[i].old_value) part.remove(changes[i].key, *changes[i].old_value);
+            if (*changes[i].new_value) part.add(changes[i].key, **changes[i].new_value);
+        }
+    };
+    // Each thread sums its contiguous slice into its own accumulator; the parts are added.
+    constexpr size_t changes_per_thread_min = 64;
+    const size_t workers = std::clamp<size_t>(changes.size() / changes_per_thread_min, 1, threads);
+    const size_t chunk = (changes.size() + workers - 1) / workers;
+    std::vector<StateCommitment> parts(workers);
+    std::vector<std::thread> pool;
+    for (size_t w = 1; w < workers; ++w)
+        pool.emplace_back(fold, std::min(changes.size(), w * chunk), std::min(changes.size(), (w + 1) * chunk), std::ref(parts[w]));
+    fold(0, std::min(changes.size(), chunk), parts[0]);
+    for (auto& t : pool) t.join();
+    for (const auto& part : parts)
+        for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + part.sum_[i]);
 }
 
 Hash32 StateCommitment::root() const {

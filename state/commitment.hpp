@@ -34,8 +34,10 @@ public:
 
     void add(std::string_view key, std::string_view value);
     void remove(std::string_view key, std::string_view value);
-    // Folds a block's writes in, given the committed state they are written over.
-    void apply(const StateReader& committed, const WriteSet& writes);
+    // Folds a block's writes in, given the committed state they are written over. The leaves
+    // are hashed on `threads` threads; the lane sum is commutative, so the result does not
+    // depend on their number.
+    void apply(const StateReader& committed, const WriteSet& writes, unsigned threads = 1);
     Hash32 root() const;
 
     std::string serialize() const;

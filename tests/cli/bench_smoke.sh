@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
 
-"$bin" bench --accounts 20 --txs 60 --block-txs 10 --threads 2 --mix deposit,withdraw,transfer:2 --json \
+"$bin" bench --accounts 20 --txs 60 --block-txs 10 --threads 2 --mix deposit,withdraw,transfer:2,open:2 --json \
   --dir "$work" > "$work/out.json"
 [ "$(wc -l < "$work/out.json")" -eq 1 ] || { echo "FAILED: not one line"; failures=$((failures + 1)); }
 grep -q '^{.*}$' "$work/out.json" || { echo "FAILED: not one JSON object"; failures=$((failures + 1)); }
