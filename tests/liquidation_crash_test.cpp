@@ -107,7 +107,7 @@ void run_crash(uint64_t seed, std::map<std::string, int>& paths) {
 TEST_CASE("seeded random crash: keepers liquidate and deleverage until nothing is liquidatable; I1-I3 exact throughout") {
     std::map<std::string, int> paths;  // how often each §9 path ran, over all seeds
     for (const uint64_t seed : {1u, 2u, 3u, 4u, 5u, 6u}) run_crash(seed, paths);
-    for (const auto& [path, n] : paths) MESSAGE(path << ": " << n);
+    for (const auto& entry : paths) MESSAGE(entry.first << ": " << entry.second);
     CHECK(paths["case:keeper"] > 0);
     CHECK(paths["case:backstop"] > 0);
     CHECK(paths["case:bankrupt"] > 0);
