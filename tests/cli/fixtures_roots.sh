@@ -58,6 +58,25 @@ check "query account prints the margin figures" grep -q '"account_value":"[0-9.-
 check "  and each position's liquidation price" grep -q '"liquidation_price":"[0-9.]*"' "$work/alice.json"
 "$bin" query --home "$work/node" state > "$work/state.json"
 check "query state prints each market's funding index and pool" grep -q '"funding_index":"[0-9-]*","funding_pool":"[0-9.-]*"' "$work/state.json"
+# The keepers' view: just before the crash block's first liquidation, every §9 case is listed.
+crash=$demo/blocks/06-crash.jsonl
+first_liquidation=$(grep -n '"type":"liquidate"' "$crash" | head -1 | cut -d: -f1)
+"$bin" init --home "$work/keeper" --genesis "$demo/genesis.json" > /dev/null
+"$bin" apply --home "$work/keeper" "${blocks[@]:0:5}" > /dev/null
+head -n $((first_liquidation - 1)) "$crash" > "$work/before-crash.jsonl"
+"$bin" apply --home "$work/keeper" "$work/before-crash.jsonl" > /dev/null
+"$bin" query --home "$work/keeper" liquidatable > "$work/liquidatable.jsonl"
+for case in keeper backstop bankrupt adl; do
+  check "query liquidatable lists a $case case before the crash" grep -q "\"case\":\"$case\"" "$work/liquidatable.jsonl"
+done
+check "query liquidatable marks the account that needs ADL" grep -q '"case":"adl","needs_adl":true' "$work/liquidatable.jsonl"
+check "query liquidatable is empty on a healthy state" test ! -s "$(
+  "$bin" query --home "$work/node" liquidatable > "$work/none.jsonl"; echo "$work/none.jsonl")"
+"$bin" query --home "$work/keeper" adl-queue BTC long > "$work/queue.jsonl"
+ranks=$(sed -n 's/.*"rank":\([0-9]*\).*/\1/p' "$work/queue.jsonl" | tr '\n' ' ')
+check "query adl-queue ranks the long holders 1, 2, 3, ..." test "$ranks" = "$(seq -s ' ' 1 "$(wc -l < "$work/queue.jsonl")") "
+check "query adl-queue is not empty before the crash" test -s "$work/queue.jsonl"
+check "query adl-queue refuses an unknown side" expect_exit 2 "$bin" query --home "$work/keeper" adl-queue BTC up
 check "query of an unknown account exits 2" expect_exit 2 "$bin" query --home "$work/node" account "$(printf '%064d' 0)"
 
 echo "cli checks: $failures failed"
