@@ -8,8 +8,8 @@ namespace clearnode {
 
 int64_t notional_usd(int64_t size_lots, int64_t price, int32_t size_decimals, Rounding rounding) {
     assert(price > 0);
-    const Wide magnitude = size_lots < 0 ? Wide(-Wide(size_lots)) : Wide(size_lots);
-    const Wide product = magnitude * price;
+    const Wide size_magnitude = magnitude(size_lots);
+    const Wide product = size_magnitude * price;
     const Wide unit = pow10(size_decimals);
     return narrow(rounding == Rounding::up ? div_ceil(product, unit) : div_floor(product, unit));
 }
@@ -128,15 +128,15 @@ Wide price_in_tier(int64_t size_lots, int32_t d, const std::vector<MarginTier>& 
     const int64_t side = size_lots > 0 ? 1 : -1;
     const Wide numerator =
         ((Wide(other_mm_usd) - maintenance_deduction_usd(tiers, n) - value_usd) * pow10(d) + Wide(size_lots) * mark) * ppm_one;
-    const Wide magnitude = size_lots < 0 ? Wide(-Wide(size_lots)) : Wide(size_lots);
-    const Wide denominator = magnitude * (Wide(side) * ppm_one - maintenance_rate_ppm(tiers[n].max_leverage));
+    const Wide size_magnitude = magnitude(size_lots);
+    const Wide denominator = size_magnitude * (Wide(side) * ppm_one - maintenance_rate_ppm(tiers[n].max_leverage));
     // Into the liquidatable side: a long is liquidatable below the price, a short above it.
     return side > 0 ? div_floor(numerator, denominator) : div_ceil(numerator, denominator);
 }
 
 size_t tier_at_price(int64_t size_lots, int32_t d, const std::vector<MarginTier>& tiers, const Wide& price) {
-    const Wide magnitude = size_lots < 0 ? Wide(-Wide(size_lots)) : Wide(size_lots);
-    const Wide notional = div_ceil(magnitude * price, Wide(pow10(d)));
+    const Wide size_magnitude = magnitude(size_lots);
+    const Wide notional = div_ceil(size_magnitude * price, Wide(pow10(d)));
     size_t tier = 0;
     for (size_t i = 1; i < tiers.size(); ++i)
         if (notional >= tiers[i].notional_floor_usd) tier = i;
@@ -191,9 +191,7 @@ bool raises_exposure(int64_t size_lots, int64_t delta_lots) {
     assert(delta_lots != 0);
     if (size_lots == 0 || (size_lots > 0) == (delta_lots > 0)) return true;
     // Opposite sides: a flip when the delta is larger than the position.
-    const Wide size_magnitude = size_lots < 0 ? Wide(-Wide(size_lots)) : Wide(size_lots);
-    const Wide delta_magnitude = delta_lots < 0 ? Wide(-Wide(delta_lots)) : Wide(delta_lots);
-    return delta_magnitude > size_magnitude;
+    return magnitude(delta_lots) > magnitude(size_lots);
 }
 
 MarketBook load_book(const StateReader& view, const AccountRecord& account) {

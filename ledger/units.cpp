@@ -18,6 +18,8 @@ int64_t narrow(const Wide& value) {
     return static_cast<int64_t>(value);
 }
 
+Wide magnitude(int64_t v) { return v < 0 ? Wide(-Wide(v)) : Wide(v); }
+
 int64_t checked_add(int64_t a, int64_t b) {
     int64_t out;
     if (__builtin_add_overflow(a, b, &out)) throw OverflowError();
