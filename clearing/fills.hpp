@@ -55,7 +55,9 @@ struct FillResult {
 // - Isolated raising: moves ceil(opened notional / leverage) from collateral into the margin,
 //   or more when that does not bring Vi up to the position's IM at mark (a fill worse than
 //   mark costs its immediate loss too), so that Vi >= IM holds afterwards by construction and
-//   the binding check is the cross side's (it paid the margin).
+//   the binding check is the cross side's (it paid the margin). On a flip whose close left the
+//   margin negative, that top-up covers the deficit from collateral (isolated_deficit_usd still
+//   reports it, so that `open` can refuse the fill).
 // - Keeps the market's open interest (sum of longs) and, when it returns to zero, sweeps the
 //   funding pool to the insurance fund (sweep_funding_pool).
 // - Checks nothing else: no margin, fee, tick, limit or bad-debt rule. An isolated margin may
