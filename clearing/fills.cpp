@@ -34,8 +34,8 @@ FillLeg apply_leg(MarketRecord& market, const Params& params, FillParty party, i
     int64_t open_lots = delta_lots;
     int64_t open_notional_usd = notional_usd;
     if (position.size_lots != 0 && (position.size_lots > 0) != (delta_lots > 0)) {
-        const int64_t size_magnitude = narrow(magnitude(position.size_lots));
-        const int64_t delta_magnitude = narrow(magnitude(delta_lots));
+        const int64_t size_magnitude = narrow(abs_wide(position.size_lots));
+        const int64_t delta_magnitude = narrow(abs_wide(delta_lots));
         const int64_t closed_lots = std::min(size_magnitude, delta_magnitude);
         // The closed part of the notional, rounded against the account: a buyer pays more, a
         // seller receives less. The open part gets the rest, so the parts sum to the notional.
@@ -71,7 +71,7 @@ FillLeg apply_leg(MarketRecord& market, const Params& params, FillParty party, i
         position.size_lots = checked_add(position.size_lots, open_lots);
         position.cost_usd = checked_add(position.cost_usd, open_notional_usd);
         if (position.mode == MarginMode::isolated)
-            leg.margin_in_usd = fund_isolated(account, position, market, params, narrow(magnitude(open_notional_usd)));
+            leg.margin_in_usd = fund_isolated(account, position, market, params, narrow(abs_wide(open_notional_usd)));
     }
     leg.size_after_lots = position.size_lots;
     return leg;

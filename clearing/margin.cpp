@@ -8,7 +8,7 @@ namespace clearnode {
 
 int64_t notional_usd(int64_t size_lots, int64_t price, int32_t size_decimals, Rounding rounding) {
     assert(price > 0);
-    const Wide size_magnitude = magnitude(size_lots);
+    const Wide size_magnitude = abs_wide(size_lots);
     const Wide product = size_magnitude * price;
     const Wide unit = pow10(size_decimals);
     return narrow(rounding == Rounding::up ? div_ceil(product, unit) : div_floor(product, unit));
@@ -128,14 +128,14 @@ Wide price_in_tier(int64_t size_lots, int32_t d, const std::vector<MarginTier>& 
     const int64_t side = size_lots > 0 ? 1 : -1;
     const Wide numerator =
         ((Wide(other_mm_usd) - maintenance_deduction_usd(tiers, n) - value_usd) * pow10(d) + Wide(size_lots) * mark) * ppm_one;
-    const Wide size_magnitude = magnitude(size_lots);
+    const Wide size_magnitude = abs_wide(size_lots);
     const Wide denominator = size_magnitude * (Wide(side) * ppm_one - maintenance_rate_ppm(tiers[n].max_leverage));
     // Into the liquidatable side: a long is liquidatable below the price, a short above it.
     return side > 0 ? div_floor(numerator, denominator) : div_ceil(numerator, denominator);
 }
 
 size_t tier_at_price(int64_t size_lots, int32_t d, const std::vector<MarginTier>& tiers, const Wide& price) {
-    const Wide size_magnitude = magnitude(size_lots);
+    const Wide size_magnitude = abs_wide(size_lots);
     const Wide notional = div_ceil(size_magnitude * price, Wide(pow10(d)));
     size_t tier = 0;
     for (size_t i = 1; i < tiers.size(); ++i)
@@ -191,7 +191,7 @@ bool raises_exposure(int64_t size_lots, int64_t delta_lots) {
     assert(delta_lots != 0);
     if (size_lots == 0 || (size_lots > 0) == (delta_lots > 0)) return true;
     // Opposite sides: a flip when the delta is larger than the position.
-    return magnitude(delta_lots) > magnitude(size_lots);
+    return abs_wide(delta_lots) > abs_wide(size_lots);
 }
 
 MarketBook load_book(const StateReader& view, const AccountRecord& account) {

@@ -18,7 +18,7 @@ int64_t narrow(const Wide& value) {
     return static_cast<int64_t>(value);
 }
 
-Wide magnitude(int64_t v) { return v < 0 ? Wide(-Wide(v)) : Wide(v); }
+Wide abs_wide(int64_t v) { return v < 0 ? Wide(-Wide(v)) : Wide(v); }
 
 int64_t checked_add(int64_t a, int64_t b) {
     int64_t out;

@@ -41,7 +41,7 @@ int64_t checked_neg(int64_t a);
 int64_t checked_mul(int64_t a, int64_t b);
 
 // |v| in 128 bits: defined for INT64_MIN too.
-Wide magnitude(int64_t v);
+Wide abs_wide(int64_t v);
 
 // floor(n / d) and ceil(n / d) for d != 0, in either sign (toward -inf / +inf).
 Wide div_floor(const Wide& n, const Wide& d);

@@ -40,8 +40,8 @@ namespace {
 // Entry price = cost / size, in usd per whole base unit, rounded down (display only).
 std::string entry_price(const MarketPosition& p, int32_t decimals) {
     if (p.size_lots == 0) return "0";
-    const Wide size = magnitude(p.size_lots);
-    const Wide cost = magnitude(p.cost_usd);
+    const Wide size = abs_wide(p.size_lots);
+    const Wide cost = abs_wide(p.cost_usd);
     return usd(narrow(div_floor(cost * pow10(decimals), size)));
 }
 

@@ -114,8 +114,8 @@ TEST_CASE("tick rule: 5 significant figures unless an integer, at most 6 - d dec
     CHECK(price_tick(1'500'000, 2) == 100);
 }
 
-TEST_CASE("magnitude is defined for every int64") {
-    CHECK(magnitude(INT64_MIN) == Wide(INT64_MAX) + 1);
-    CHECK(magnitude(-5) == 5);
-    CHECK(magnitude(7) == 7);
+TEST_CASE("abs_wide is defined for every int64") {
+    CHECK(abs_wide(INT64_MIN) == Wide(INT64_MAX) + 1);
+    CHECK(abs_wide(-5) == 5);
+    CHECK(abs_wide(7) == 7);
 }
