@@ -17,7 +17,6 @@ Wider cost_magnitude(int64_t cost_usd) {
     return c == 0 ? Wider(1) : c;
 }
 
-int64_t magnitude(int64_t v) { return v < 0 ? checked_neg(v) : v; }
 
 std::string usd_text(int64_t v) { return format_units(v, usd_decimals); }
 
@@ -131,10 +130,10 @@ Reason apply_adl(TxContext& ctx, const Adl& tx) {
     // side holds at least the position.
     const std::vector<AdlCandidate> queue = adl_queue(ctx.view, params, tx.market, named.size_lots > 0 ? -1 : 1);
     std::vector<int64_t> close_lots;
-    int64_t remaining_lots = magnitude(named.size_lots);
+    int64_t remaining_lots = checked_abs(named.size_lots);
     for (const auto& candidate : queue) {
         if (remaining_lots == 0) break;
-        close_lots.push_back(std::min(remaining_lots, magnitude(candidate.size_lots)));
+        close_lots.push_back(std::min(remaining_lots, checked_abs(candidate.size_lots)));
         remaining_lots -= close_lots.back();
     }
     if (remaining_lots != 0) throw StorageError("I1 broken: the opposite side of " + tx.market + " is smaller than a position");
@@ -147,7 +146,7 @@ Reason apply_adl(TxContext& ctx, const Adl& tx) {
                              .with("market", tx.market)
                              .with("scope", exposure.isolated ? "isolated" : "cross")
                              .with("side", long_position ? "long" : "short")
-                             .with("size", format_units(magnitude(named.size_lots), market.size_decimals))
+                             .with("size", format_units(checked_abs(named.size_lots), market.size_decimals))
                              .with("value", usd_text(exposure.value_usd))
                              .with("mark", usd_text(market.mark_price))
                              .with("bankruptcy_price", usd_text(p_b.price))

@@ -68,8 +68,6 @@ namespace {
 
 std::string usd_text(int64_t v) { return format_units(v, usd_decimals); }
 
-int64_t magnitude(int64_t v) { return v < 0 ? checked_neg(v) : v; }
-
 }  // namespace
 
 void insurance_in(ProtocolRecord& protocol, const AccountId& from, int64_t amount_usd, const char* reason,
@@ -182,7 +180,7 @@ Reason liquidate_by_keeper(TxContext& ctx, const AccountId& target_id, AccountRe
     MarketPosition& named = *target.find(market.symbol);
     const bool isolated = named.mode == MarginMode::isolated;
     const bool was_long = named.size_lots > 0;
-    const int64_t size_lots = magnitude(named.size_lots);
+    const int64_t size_lots = checked_abs(named.size_lots);
     int64_t lots = size_lots;
     const PositionMargin before = position_margin(named, market, params);
     if (before.notional_usd > params.partial_threshold_usd && outside_cooldown(named, ctx.block_time_ms, params)) {
@@ -247,7 +245,7 @@ Reason liquidate_to_backstop(TxContext& ctx, const AccountId& target_id, Account
     for (const auto& symbol : symbols) {
         MarketRecord& market = book.at(symbol);
         const int64_t size_lots = target.find(symbol)->size_lots;
-        const int64_t lots = magnitude(size_lots);
+        const int64_t lots = checked_abs(size_lots);
         const FillResult fill = pass_position(ctx, market, protocol, target_id, target, backstop_id, backstop, lots);
         settle_after_forced_fill(backstop, backstop_id, symbol, protocol, params, ctx.events);
         if (isolated) {

@@ -34,6 +34,8 @@ int64_t checked_sub(int64_t a, int64_t b) {
 
 int64_t checked_neg(int64_t a) { return checked_sub(0, a); }
 
+int64_t checked_abs(int64_t a) { return a < 0 ? checked_neg(a) : a; }
+
 int64_t checked_mul(int64_t a, int64_t b) {
     int64_t out;
     if (__builtin_mul_overflow(a, b, &out)) throw OverflowError();

@@ -38,6 +38,8 @@ int64_t narrow(const Wide& value);
 int64_t checked_add(int64_t a, int64_t b);
 int64_t checked_sub(int64_t a, int64_t b);
 int64_t checked_neg(int64_t a);
+// |a|, or OverflowError for INT64_MIN.
+int64_t checked_abs(int64_t a);
 int64_t checked_mul(int64_t a, int64_t b);
 
 // |v| in 128 bits: defined for INT64_MIN too.

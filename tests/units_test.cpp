@@ -55,3 +55,10 @@ TEST_CASE("overflow throws instead of wrapping") {
     CHECK_THROWS_AS(narrow(Wide(max) + 1), OverflowError);
     CHECK(checked_add(max - 1, 1) == max);
 }
+
+TEST_CASE("checked_abs refuses the one int64 without a positive counterpart") {
+    CHECK(checked_abs(-5) == 5);
+    CHECK(checked_abs(7) == 7);
+    CHECK(checked_abs(std::numeric_limits<int64_t>::max()) == std::numeric_limits<int64_t>::max());
+    CHECK_THROWS_AS(checked_abs(std::numeric_limits<int64_t>::min()), OverflowError);
+}
