@@ -55,9 +55,13 @@ echo "ok: $kills SIGKILLs at random instants, the height never went back (now $l
 echo "info: $busy_kills kills while the inbox held work; $((last_height - $(grep -c '' "$work/run.out"))) blocks committed without their status line; $((kills - $(grep -c 'clearnode run: .* at height' "$work/run.err"))) kills before the state was open"
 [ "$busy_kills" -gt 0 ] || { echo "FAILED: no kill landed while the node had work"; exit 1; }
 
+starts_before=$(started_count)
 start_node
+wait_until 60 started_more_than "$starts_before" || { echo "FAILED: the node did not start again: $(tail -3 "$work/run.err")"; exit 1; }
 wait_until 60 inbox_empty "$home" || { echo "FAILED: the inbox did not drain"; exit 1; }
-kill -TERM "$node_pid"; wait "$node_pid"; node_pid=
+kill -TERM "$node_pid"
+rc=0; wait "$node_pid" || rc=$?; node_pid=
+[ "$rc" -eq 0 ] || { echo "FAILED: the node exited $rc on SIGTERM: $(tail -3 "$work/run.err")"; exit 1; }
 echo "ok: restarted, drained the inbox and stopped cleanly"
 
 failures=0

@@ -51,3 +51,8 @@ every_tx_has_one_receipt() {
   fi
   [ "$(sort -u "$work/submitted.hashes" | wc -l)" -eq "$(wc -l < "$work/submitted.hashes")" ]
 }
+
+# How many times a node has opened its state in this test: from its "at height" line on, its
+# SIGTERM handler is in place (a TERM sent before that ends it with 143 instead of a clean stop).
+started_count() { [ -f "$work/run.err" ] || { echo 0; return; }; grep -c 'clearnode run: .* at height' "$work/run.err" || true; }
+started_more_than() { [ "$(started_count)" -gt "$1" ]; }

@@ -24,8 +24,10 @@ expect_exit() { # code, command...
   [ "$got" -eq "$want" ] || { echo "  exit $got, wanted $want: $(cat "$work/err")"; return 1; }
 }
 home=$work/node
-start_node() { "$bin" run --home "$home" --block-ms "${1:-50}" --log-format json >> "$work/run.out" 2>> "$work/run.err" & node_pid=$!; }
-stop_node() { local rc=0; kill -TERM "$node_pid"; wait "$node_pid" || rc=$?; node_pid=; return $rc; }
+starts=0
+start_node() { starts=$(started_count); "$bin" run --home "$home" --block-ms "${1:-50}" --log-format json >> "$work/run.out" 2>> "$work/run.err" & node_pid=$!; }
+# Stops the node once it has started (a TERM before its handler is installed is not a clean stop).
+stop_node() { local rc=0; wait_until 30 started_more_than "$starts" || true; kill -TERM "$node_pid"; wait "$node_pid" || rc=$?; node_pid=; return $rc; }
 
 for i in 0 1 2 3 4 5 6 7 8; do make_tx_file "$work/txs-$i.jsonl" "$i" 20; done
 "$bin" init --home "$home" --genesis "$demo/genesis.json" > /dev/null
