@@ -52,6 +52,7 @@ LoadedBlocks load_blocks(const std::vector<std::string>& paths, uint64_t height,
 // With `log_blocks` (a node's home), each block also goes into the block log in its commit,
 // as `clearnode run` writes it, so that the home can be replayed and run afterwards.
 int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, std::ostream& out, std::ostream& err) {
+    engine.set_threads(options.verify_threads);  // the root's leaves too; the root does not depend on it
     LoadedBlocks loaded = load_blocks(options.block_paths, engine.height(), engine.time_ms());
     if (!loaded.error.empty()) {
         err << "error: " << loaded.error << " (nothing applied)\n";

@@ -74,7 +74,10 @@ struct PendingBlock {
 class Node {
 public:
     Node(const RunOptions& options, WritableNode& node, std::ostream& out, std::ostream& err)
-        : options_(options), store_(*node.store), engine_(*node.engine), out_(out), err_(err) {}
+        : options_(options), store_(*node.store), engine_(*node.engine), out_(out), err_(err) {
+        // The state-root update shares the verification threads (its result does not depend on them).
+        engine_.set_threads(options_.verify_threads);
+    }
 
     int run();
 
