@@ -6,6 +6,7 @@
 #include "node/files.hpp"
 #include "node/home.hpp"
 #include "node/inbox.hpp"
+#include "node/open.hpp"
 #include "node/output.hpp"
 
 #include <filesystem>
@@ -269,15 +270,10 @@ int cmd_query_account(const std::string& home, const std::string& account_hex, s
         err << "error: account: must be 64 hex digits\n";
         return exit_bad_input;
     }
-    auto store = open_home(home, true, err);
-    if (!store) return exit_internal;
-    std::string error;
-    auto engine = Engine::open(*store, false, error);
-    if (!engine) {
-        err << "error: " << home << ": " << error << "\n";
-        return exit_internal;
-    }
-    const auto j = account_json(*engine, *id);
+    auto node = open_readable(home, err);
+    if (!node) return exit_internal;
+    const Engine& engine = node->engine();
+    const auto j = account_json(engine, *id);
     if (!j) {
         err << "error: account " << account_hex << " does not exist\n";
         return exit_bad_input;
@@ -287,28 +283,18 @@ int cmd_query_account(const std::string& home, const std::string& account_hex, s
 }
 
 int cmd_query_state(const std::string& home, std::ostream& out, std::ostream& err) {
-    auto store = open_home(home, true, err);
-    if (!store) return exit_internal;
-    std::string error;
-    auto engine = Engine::open(*store, false, error);
-    if (!engine) {
-        err << "error: " << home << ": " << error << "\n";
-        return exit_internal;
-    }
-    out << state_json(*engine).dump() << "\n";
+    auto node = open_readable(home, err);
+    if (!node) return exit_internal;
+    const Engine& engine = node->engine();
+    out << state_json(engine).dump() << "\n";
     return exit_ok;
 }
 
 int cmd_query_liquidatable(const std::string& home, std::ostream& out, std::ostream& err) {
-    auto store = open_home(home, true, err);
-    if (!store) return exit_internal;
-    std::string error;
-    auto engine = Engine::open(*store, false, error);
-    if (!engine) {
-        err << "error: " << home << ": " << error << "\n";
-        return exit_internal;
-    }
-    for (const auto& line : liquidatable_json(*engine)) out << line.dump() << "\n";
+    auto node = open_readable(home, err);
+    if (!node) return exit_internal;
+    const Engine& engine = node->engine();
+    for (const auto& line : liquidatable_json(engine)) out << line.dump() << "\n";
     return exit_ok;
 }
 
@@ -318,15 +304,10 @@ int cmd_query_adl_queue(const std::string& home, const std::string& market, cons
         err << "error: side: must be long or short\n";
         return exit_bad_input;
     }
-    auto store = open_home(home, true, err);
-    if (!store) return exit_internal;
-    std::string error;
-    auto engine = Engine::open(*store, false, error);
-    if (!engine) {
-        err << "error: " << home << ": " << error << "\n";
-        return exit_internal;
-    }
-    const auto lines = adl_queue_json(*engine, market, side == "long" ? 1 : -1);
+    auto node = open_readable(home, err);
+    if (!node) return exit_internal;
+    const Engine& engine = node->engine();
+    const auto lines = adl_queue_json(engine, market, side == "long" ? 1 : -1);
     if (!lines) {
         err << "error: unknown market " << market << "\n";
         return exit_bad_input;

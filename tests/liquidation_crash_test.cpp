@@ -14,7 +14,6 @@ using namespace clearnode::test;
 
 namespace {
 
-constexpr int64_t usd(int64_t whole) { return whole * usd_one; }
 
 void check_solvency(const Chain& c, const std::vector<std::string>& names) {
     CHECK(c.protocol().insurance_fund_usd >= c.genesis.params.insurance_floor_usd);

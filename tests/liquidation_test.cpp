@@ -9,19 +9,6 @@ using namespace clearnode::test;
 
 namespace {
 
-constexpr int64_t usd(int64_t whole) { return whole * usd_one; }
-
-Receipt trade(Chain& c, std::string_view taker, Side side, std::string_view maker, std::string market, std::string size,
-              std::string price) {
-    const Side maker_side = side == Side::buy ? Side::sell : Side::buy;
-    const MakerOrder order = c.order(maker, market, maker_side, size, price);
-    return c.apply(c.open(taker, market, side, size, price, order));
-}
-
-Receipt set_price(Chain& c, std::string market, std::string price) {
-    return c.apply(c.price({{std::move(market), {std::move(price)}}}));
-}
-
 const Event* find_event(const Receipt& r, std::string_view kind, size_t nth = 0) {
     for (const auto& e : r.events)
         if (e.kind == kind && nth-- == 0) return &e;

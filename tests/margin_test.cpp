@@ -7,7 +7,6 @@ using namespace clearnode;
 using namespace clearnode::test;
 
 namespace {
-constexpr int64_t usd(int64_t whole) { return whole * usd_one; }
 const std::vector<MarginTier> btc_tiers = {{0, 40}, {usd(150'000'000), 20}};
 }  // namespace
 

@@ -6,24 +6,6 @@
 using namespace clearnode;
 using namespace clearnode::test;
 
-namespace {
-
-constexpr int64_t usd(int64_t whole) { return whole * usd_one; }
-
-// `taker` buys (or sells) `size` at `price` against a fresh order of `maker` limited at `price`.
-Receipt trade(Chain& c, std::string_view taker, Side side, std::string_view maker, std::string market, std::string size,
-              std::string price) {
-    const Side maker_side = side == Side::buy ? Side::sell : Side::buy;
-    const MakerOrder order = c.order(maker, market, maker_side, size, price);
-    return c.apply(c.open(taker, market, side, size, price, order));
-}
-
-Receipt set_price(Chain& c, std::string market, std::string price) {
-    return c.apply(c.price({{std::move(market), {std::move(price)}}}));
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------------------- price, funding
 
 TEST_CASE("price sets marks; funding moves the index by mark * rate") {

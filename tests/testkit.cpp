@@ -111,4 +111,15 @@ PositionMargin Chain::position_margin(std::string_view name, std::string_view ma
     return clearnode::position_margin(position(name, market), this->market(market), genesis.params);
 }
 
+Receipt trade(Chain& c, std::string_view taker, Side side, std::string_view maker, std::string market,
+              std::string size, std::string price) {
+    const Side maker_side = side == Side::buy ? Side::sell : Side::buy;
+    const MakerOrder order = c.order(maker, market, maker_side, size, price);
+    return c.apply(c.open(taker, market, side, size, price, order));
+}
+
+Receipt set_price(Chain& c, std::string market, std::string price) {
+    return c.apply(c.price({{std::move(market), {std::move(price)}}}));
+}
+
 }  // namespace clearnode::test

@@ -71,6 +71,15 @@ private:
     uint64_t next_nonce(std::string_view name);
 };
 
+// Whole USD in usd units.
+constexpr int64_t usd(int64_t whole) { return whole * usd_one; }
+
+// `taker` buys (or sells) `size` at `price` against a fresh order of `maker` limited at `price`.
+Receipt trade(Chain& c, std::string_view taker, Side side, std::string_view maker, std::string market,
+              std::string size, std::string price);
+// The oracle sets one market's mark.
+Receipt set_price(Chain& c, std::string market, std::string price);
+
 // "ok" or the reason code, for readable CHECKs.
 inline std::string status(const Receipt& r) { return reason_name(r.status); }
 

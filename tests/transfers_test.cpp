@@ -8,10 +8,6 @@
 using namespace clearnode;
 using namespace clearnode::test;
 
-namespace {
-constexpr int64_t usd(int64_t whole) { return whole * usd_one; }
-}
-
 TEST_CASE("deposit credits collateral and creates the account") {
     Chain c;
     CHECK_FALSE(c.account("alice"));
