@@ -8,17 +8,7 @@ demo=$fixtures/demo
 bin=${CLEARNODE:?set CLEARNODE to the clearnode binary}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-check() { # name, command...
-  local name=$1; shift
-  if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
-}
-expect_exit() { # code, command...
-  local want=$1; shift
-  local got=0
-  "$@" >"$work/out" 2>"$work/err" || got=$?
-  [ "$got" -eq "$want" ] || { echo "  exit $got, wanted $want: $(cat "$work/err")"; return 1; }
-}
+source "$(dirname "$0")/check_lib.sh"
 
 blocks=("$demo"/blocks/*.jsonl)
 

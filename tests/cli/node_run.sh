@@ -12,17 +12,7 @@ node_pid=
 cleanup() { [ -n "$node_pid" ] && kill -KILL "$node_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 source "$(dirname "$0")/node_lib.sh"
-failures=0
-check() { # name, command...
-  local name=$1; shift
-  if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
-}
-expect_exit() { # code, command...
-  local want=$1; shift
-  local got=0
-  "$@" >"$work/out" 2>"$work/err" || got=$?
-  [ "$got" -eq "$want" ] || { echo "  exit $got, wanted $want: $(cat "$work/err")"; return 1; }
-}
+source "$(dirname "$0")/check_lib.sh"
 home=$work/node
 starts=0
 start_node() { starts=$(started_count); "$bin" run --home "$home" --block-ms "${1:-50}" --log-format json >> "$work/run.out" 2>> "$work/run.err" & node_pid=$!; }
