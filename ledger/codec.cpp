@@ -165,6 +165,18 @@ void Writer::u32(uint32_t v) {
 void Writer::u64(uint64_t v) {
     for (int i = 0; i < 8; ++i) u8(static_cast<uint8_t>(v >> (8 * i)));
 }
+void Writer::varint(uint64_t v) {
+    constexpr size_t bytes_max = 10;
+    for (size_t i = 0; i < bytes_max; ++i) {
+        if (v < 0x80) {
+            u8(static_cast<uint8_t>(v));
+            return;
+        }
+        u8(static_cast<uint8_t>(v | 0x80));
+        v >>= 7;
+    }
+    assert(false && "a u64 takes at most 10 LEB128 bytes");
+}
 void Writer::bytes(std::string_view s) {
     u32(static_cast<uint32_t>(s.size()));
     out_.append(s);
@@ -188,6 +200,22 @@ uint64_t Reader::u64() {
     uint64_t v = 0;
     for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(u8()) << (8 * i);
     return ok_ ? v : 0;
+}
+uint64_t Reader::varint() {
+    constexpr size_t bytes_max = 10;  // ceil(64 / 7)
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes_max; ++i) {
+        const uint8_t byte = u8();
+        if (!ok_) return 0;
+        const uint64_t bits = byte & 0x7f;
+        // The 10th byte holds bit 63 only; a zero last byte after the first is padding.
+        const bool last = (byte & 0x80) == 0;
+        if ((i == bytes_max - 1 && byte > 1) || (last && i > 0 && byte == 0)) break;
+        v |= bits << (7 * i);
+        if (last) return v;
+    }
+    ok_ = false;
+    return 0;
 }
 std::string Reader::bytes(size_t length_max) {
     const uint32_t n = u32();

@@ -21,6 +21,7 @@ public:
     void u32(uint32_t v);
     void u64(uint64_t v);
     void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
+    void varint(uint64_t v);  // unsigned LEB128, minimal: 7 bits a byte, low first, 1 to 10 bytes
     void raw(Bytes bytes) { out_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size()); }
     template <size_t N>
     void fixed(const std::array<uint8_t, N>& a) { raw(as_bytes(a)); }
@@ -40,6 +41,9 @@ public:
     uint32_t u32();
     uint64_t u64();
     int64_t i64() { return static_cast<int64_t>(u64()); }
+    // Only the minimal encoding is accepted (no 0x80-padded forms, nothing beyond 64 bits), so
+    // that one value has one encoding.
+    uint64_t varint();
     template <size_t N>
     std::array<uint8_t, N> fixed() {
         std::array<uint8_t, N> a{};

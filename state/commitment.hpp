@@ -25,7 +25,7 @@
 
 namespace clearnode {
 
-constexpr uint8_t state_root_version = 1;
+constexpr uint8_t state_root_version = 2;  // 2: compact nonce windows (LEB128 gaps)
 constexpr std::string_view commitment_key = "~commitment";
 
 class StateCommitment {

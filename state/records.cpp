@@ -3,6 +3,7 @@
 #include "ledger/codec.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace clearnode {
 namespace {
@@ -193,10 +194,18 @@ std::string encode(const AccountRecord& r) {
     return w.take();
 }
 
+// Every transaction rewrites its signer's window, so it is kept small: the smallest nonce, then
+// each gap to the next, all LEB128; the count is implied by the length. A window of 100
+// sequential nonces is about 100 bytes instead of 800.
 std::string encode(const NonceWindow& r) {
+    assert(r.nonces.size() <= nonce_window_size);
     Writer w;
-    w.u32(static_cast<uint32_t>(r.nonces.size()));
-    for (uint64_t n : r.nonces) w.u64(n);
+    uint64_t previous = 0;
+    for (size_t i = 0; i < r.nonces.size(); ++i) {
+        assert(i == 0 || r.nonces[i] > previous);
+        w.varint(i == 0 ? r.nonces[i] : r.nonces[i] - previous);
+        previous = r.nonces[i];
+    }
     return w.take();
 }
 
@@ -273,13 +282,27 @@ AccountRecord decode_account(std::string_view bytes) {
     return finish(r, a, "account");
 }
 
+// The inverse of encode, and only of it: a gap of zero (a repeated nonce), a sum past 2^64 - 1,
+// more than nonce_window_size nonces or a non-minimal varint is corrupt.
 NonceWindow decode_nonces(std::string_view bytes) {
     Reader r(bytes);
     NonceWindow window;
-    const uint32_t n = r.u32();
-    if (n > nonce_window_size) r.fail();
-    for (uint32_t i = 0; i < n && r.ok(); ++i) window.nonces.push_back(r.u64());
-    if (!std::is_sorted(window.nonces.begin(), window.nonces.end())) r.fail();
+    window.nonces.reserve(std::min(bytes.size(), nonce_window_size));
+    // Each nonce takes at least one byte, so the loop is bounded by the input's length.
+    while (r.ok() && !r.at_end()) {
+        if (window.nonces.size() == nonce_window_size) {
+            r.fail();
+            break;
+        }
+        const uint64_t value = r.varint();
+        if (window.nonces.empty()) {
+            window.nonces.push_back(value);
+            continue;
+        }
+        const uint64_t previous = window.nonces.back();
+        if (value == 0 || value > UINT64_MAX - previous) r.fail();
+        else window.nonces.push_back(previous + value);
+    }
     return finish(r, window, "nonce window");
 }
 

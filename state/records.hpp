@@ -8,7 +8,7 @@
 //   "protocol"                   ProtocolRecord  insurance fund, fee pool, deposit/withdrawal totals
 //   "market/" symbol             MarketRecord    spec, mark, funding index, funding pool, open interest
 //   "account/" id(32)            AccountRecord   collateral and per-market entries
-//   "nonces/" id(32)             NonceWindow     the 100 highest used nonces
+//   "nonces/" id(32)             NonceWindow     the 100 highest used nonces (LEB128 first + gaps)
 //   "holder/" symbol "/" id(32)  (empty)         index: id holds a non-zero position in symbol
 #pragma once
 

@@ -105,3 +105,23 @@ TEST_CASE("genesis JSON round-trips and inconsistent genesis files are refused")
     j["markets"][1]["size_decimals"] = 9;
     CHECK(genesis_from_json(j).error == "markets[ETH].size_decimals: must be in [0, 8]");
 }
+
+TEST_CASE("varints: minimal LEB128 only") {
+    for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{16383}, uint64_t{16384},
+                       uint64_t{1} << 63, UINT64_MAX}) {
+        Writer w;
+        w.varint(v);
+        Reader r(w.data());
+        CHECK(r.varint() == v);
+        CHECK((r.ok() && r.at_end()));
+    }
+    Writer w;
+    w.varint(300);
+    CHECK(w.data() == std::string("\xac\x02", 2));
+    for (std::string bad : {std::string("\x80\x00", 2), std::string("\xff\x80\x00", 3), std::string("\x80"),
+                            std::string(9, '\xff') + "\x02", std::string(10, '\x80') + "\x01", std::string()}) {
+        Reader r(bad);
+        r.varint();
+        CHECK_FALSE(r.ok());
+    }
+}

@@ -132,6 +132,85 @@ TEST_CASE("records round-trip and the nonce window keeps the 100 highest") {
     CHECK_THROWS_AS(decode_account(encode(a).substr(1)), StorageError);
 }
 
+TEST_CASE("the nonce window's encoding: first nonce then LEB128 gaps, one encoding per window") {
+    NonceWindow w;
+    CHECK(encode(w).empty());
+    CHECK(decode_nonces("") == w);
+    w.nonces = {5, 6, 134, UINT64_MAX};
+    // 5; gap 1; gap 128 = 0x80 0x01; gap 2^64 - 1 - 134 in 10 bytes.
+    const std::string bytes = encode(w);
+    CHECK(bytes.substr(0, 4) == std::string("\x05\x01\x80\x01", 4));
+    CHECK(bytes.size() == 4 + 10);
+    CHECK(decode_nonces(bytes) == w);
+    // A full window of sequential nonces: one byte each after the first.
+    NonceWindow full;
+    for (uint64_t n = 1'000'000; n < 1'000'000 + nonce_window_size; ++n) full.use(n);
+    CHECK(encode(full).size() == 3 + (nonce_window_size - 1));
+    CHECK(decode_nonces(encode(full)) == full);
+
+    const auto rejects = [](std::string_view b) { CHECK_THROWS_AS(decode_nonces(b), StorageError); };
+    rejects(std::string("\x05\x00", 2));          // a zero gap: a repeated nonce
+    rejects(std::string("\x80\x00", 2));          // 0 padded to two bytes
+    rejects(std::string("\x85\x00", 2));          // 5 padded to two bytes
+    rejects(std::string("\x05\x81\x00", 3));      // gap 1 padded
+    rejects("\x80");                              // truncated varint (a trailing byte)
+    rejects("\x05\x81");                          // truncated gap
+    rejects(std::string(9, '\xff') + "\x02");     // bit 64 set
+    rejects(std::string(10, '\xff') + "\x01");    // 11 bytes
+    rejects(std::string(9, '\xff') + "\x01" + "\x01");  // UINT64_MAX, then past it
+    rejects(std::string(nonce_window_size + 1, '\x01'));  // 101 nonces
+    CHECK(decode_nonces(std::string(nonce_window_size, '\x01')).nonces.size() == nonce_window_size);
+
+    // Whatever decodes must be the encoding of what it decodes to: every string of up to two
+    // bytes, every three-byte string over the bytes where varints change meaning, then mutated
+    // encodings of random windows.
+    size_t accepted = 0;
+    const auto canonical_if_accepted = [&](const std::string& b) {
+        NonceWindow decoded;
+        try {
+            decoded = decode_nonces(b);
+        } catch (const StorageError&) {
+            return;
+        }
+        ++accepted;
+        REQUIRE_MESSAGE(encode(decoded) == b, "accepted a non-canonical nonce window");
+    };
+    for (int a = -1; a < 256; ++a)
+        for (int b = -1; b < 256; ++b) {
+            std::string s;
+            if (a >= 0) s += static_cast<char>(a);
+            if (b >= 0) s += static_cast<char>(b);
+            canonical_if_accepted(s);
+        }
+    const unsigned char edges[] = {0x00, 0x01, 0x02, 0x7f, 0x80, 0x81, 0xfe, 0xff};
+    for (unsigned char a : edges)
+        for (unsigned char b : edges)
+            for (unsigned char c : edges) canonical_if_accepted(std::string{char(a), char(b), char(c)});
+    std::mt19937_64 rng(20261122);  // the test's own inputs, not consensus
+    for (int round = 0; round < 3000; ++round) {
+        NonceWindow random;
+        const size_t count = rng() % (nonce_window_size + 1);
+        const unsigned gap_bits = 1 + static_cast<unsigned>(rng() % 40);
+        uint64_t next = rng() >> (rng() % 64);
+        for (size_t i = 0; i < count; ++i) {
+            random.nonces.push_back(next);
+            const uint64_t gap = 1 + (rng() >> (64 - gap_bits));
+            if (next > UINT64_MAX - gap) break;
+            next += gap;
+        }
+        std::string b = encode(random);
+        REQUIRE(decode_nonces(b) == random);
+        switch (rng() % 4) {
+            case 0: if (!b.empty()) b[rng() % b.size()] ^= static_cast<char>(1u << (rng() % 8)); break;
+            case 1: b.insert(b.begin() + static_cast<std::ptrdiff_t>(rng() % (b.size() + 1)), static_cast<char>(rng())); break;
+            case 2: if (!b.empty()) b.erase(rng() % b.size(), 1); break;
+            default: b.resize(rng() % (b.size() + 1)); break;
+        }
+        canonical_if_accepted(b);
+    }
+    CHECK(accepted > 1000);
+}
+
 TEST_CASE("a RocksDB commit is all or nothing and survives reopening") {
     TempDir dir;
     {
