@@ -7,6 +7,7 @@
 #pragma once
 
 #include "clearing/receipt.hpp"
+#include "crypto/worker_pool.hpp"
 #include "ledger/genesis.hpp"
 #include "ledger/tx.hpp"
 #include "state/commitment.hpp"
@@ -38,6 +39,8 @@ struct SignatureCheck {
     bool envelope_ok = false;
     bool maker_ok = true;  // only `open` carries a maker order
 };
+
+using PendingChecks = WorkerPool::PendingValues<SignatureCheck>;
 
 // Bookkeeping that commits in the same atomic write as a block (the node's block log, its
 // tx-hash index, its receipts): given the block's result (hash and state root included), the
@@ -73,7 +76,15 @@ public:
     // changing nothing: what apply runs first, and what a node's admission runs.
     Reason precheck(const StateReader& view, const Tx& tx, const SignatureCheck& check) const;
 
-    // Signature checks of every transaction of `txs`, on `threads` threads.
+    // Signature checks of every transaction of `txs`, one per transaction in their order,
+    // computed (digests included) on `pool`'s workers and the calling thread; the result does
+    // not depend on the number of workers.
+    std::vector<SignatureCheck> check_signatures(std::span<const Tx> txs, WorkerPool& pool) const;
+    // The same, started now and collected with get(), so that a node verifies the next block
+    // while it applies this one. `txs` must outlive the result; the checks read nothing that
+    // applying a block changes.
+    PendingChecks start_signature_checks(std::span<const Tx> txs, WorkerPool& pool) const;
+    // The same on `threads` threads (the caller's included) of a pool made for this call.
     std::vector<SignatureCheck> check_signatures(std::span<const Tx> txs, unsigned threads) const;
 
     uint64_t height() const { return chain_.height; }

@@ -1,12 +1,13 @@
 #include "crypto/crypto.hpp"
 
+#include "crypto/worker_pool.hpp"
+
 #include <sodium.h>
 
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
 
 namespace clearnode {
 namespace {
@@ -91,34 +92,16 @@ bool verify(const PublicKey& public_key, Bytes message, const Signature& signatu
                                        public_key.data()) == 0;
 }
 
-std::vector<uint8_t> verify_batch(std::span<const SignedMessage> messages, unsigned threads) {
-    assert(threads >= 1);
+std::vector<uint8_t> verify_batch(std::span<const SignedMessage> messages, WorkerPool& pool) {
     ensure_sodium();
-    std::vector<uint8_t> results(messages.size(), 0);
-    auto verify_range = [&](size_t begin, size_t end) {
-        for (size_t i = begin; i < end; ++i) {
-            const auto& m = messages[i];
-            results[i] = verify(m.public_key, as_bytes(m.digest), m.signature) ? 1 : 0;
-        }
-    };
-    // Contiguous slices: each thread writes only its own results, so the outcome is the same
-    // for any thread count.
-    const size_t workers = std::min<size_t>(threads, std::max<size_t>(1, messages.size() / 64));
-    if (workers <= 1) {
-        verify_range(0, messages.size());
-        return results;
-    }
-    std::vector<std::thread> pool;
-    pool.reserve(workers - 1);
-    const size_t chunk = (messages.size() + workers - 1) / workers;
-    for (size_t w = 1; w < workers; ++w) {
-        const size_t begin = std::min(messages.size(), w * chunk);
-        const size_t end = std::min(messages.size(), begin + chunk);
-        pool.emplace_back(verify_range, begin, end);
-    }
-    verify_range(0, std::min(messages.size(), chunk));
-    for (auto& t : pool) t.join();
-    return results;
+    constexpr size_t messages_per_task = 64;
+    return pool
+        .map<uint8_t>(messages.size(), messages_per_task,
+                      [messages](size_t i) {
+                          const auto& m = messages[i];
+                          return static_cast<uint8_t>(verify(m.public_key, as_bytes(m.digest), m.signature) ? 1 : 0);
+                      })
+        .get();
 }
 
 Hash32 blake2b_256(Bytes data) {

@@ -52,9 +52,10 @@ struct SignedMessage {
     Signature signature;
 };
 
-// One result per message, in the messages' order, computed on `threads` threads (>= 1).
-// The result does not depend on the number of threads.
-std::vector<uint8_t> verify_batch(std::span<const SignedMessage> messages, unsigned threads);
+class WorkerPool;
+// One result per message (1: valid), in the messages' order, computed on `pool`'s workers and
+// the calling thread. The result does not depend on the number of workers.
+std::vector<uint8_t> verify_batch(std::span<const SignedMessage> messages, WorkerPool& pool);
 
 Hash32 blake2b_256(Bytes data);
 

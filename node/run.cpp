@@ -74,7 +74,8 @@ struct PendingBlock {
 class Node {
 public:
     Node(const RunOptions& options, WritableNode& node, std::ostream& out, std::ostream& err)
-        : options_(options), store_(*node.store), engine_(*node.engine), out_(out), err_(err) {
+        : options_(options), store_(*node.store), engine_(*node.engine), out_(out), err_(err),
+          verify_pool_(options.verify_threads - 1) {
         // The state-root update shares the verification threads (its result does not depend on them).
         engine_.set_threads(options_.verify_threads);
     }
@@ -97,6 +98,8 @@ private:
     Engine& engine_;
     std::ostream& out_;
     std::ostream& err_;
+    // Admission's signature checks: its workers and the node's thread, verify_threads in all.
+    WorkerPool verify_pool_;
     std::map<std::string, OpenFile> files_;  // by name: submission order
     PendingBlock pending_;
     // Files removed from the inbox since the last commit: their "~inbox/" entries go with the
@@ -188,7 +191,7 @@ void Node::admit() {
             if (batch.size() == room) break;
         }
         if (batch.empty()) return;
-        const auto checks = engine_.check_signatures(batch, options_.verify_threads);
+        const auto checks = engine_.check_signatures(batch, verify_pool_);
         for (size_t i = 0; i < batch.size(); ++i) {
             const Hash32 hash = tx_hash(batch[i]);
             std::string status = admission_status(batch[i], checks[i], hash);

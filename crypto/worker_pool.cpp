@@ -1,0 +1,153 @@
+#include "crypto/worker_pool.hpp"
+
+#include <cassert>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace clearnode {
+
+// One batch: tasks [0, count) of which [0, next) are taken and `finished` have returned.
+// Cancelling sets count = next, so that the batch is done when its running tasks are.
+struct WorkerPool::BatchState {
+    std::function<void(size_t)> task;
+    size_t count = 0;
+    size_t next = 0;
+    size_t finished = 0;
+    size_t error_index = SIZE_MAX;
+    std::exception_ptr error;
+    bool done() const { return finished == count; }
+};
+
+// Everything the workers and the batches share, behind one mutex: tasks are coarse (many
+// signature checks each), so one lock per task costs nothing that shows.
+struct WorkerPool::Shared {
+    std::mutex mutex;
+    std::condition_variable work_cv;   // workers: a batch was queued, or the pool stops
+    std::condition_variable done_cv;   // waiters: a task returned
+    std::deque<std::shared_ptr<BatchState>> queue;  // batches with untaken tasks, oldest first
+    size_t batches_max = 1;
+    bool stopping = false;
+    std::vector<std::thread> threads;
+
+    // Takes the next task of `batch` (which must have one); the lock is held.
+    size_t take(const std::shared_ptr<BatchState>& batch) {
+        assert(batch->next < batch->count);
+        const size_t index = batch->next++;
+        if (batch->next == batch->count) drop(batch);
+        return index;
+    }
+    void drop(const std::shared_ptr<BatchState>& batch) {
+        for (auto it = queue.begin(); it != queue.end(); ++it) {
+            if (*it == batch) {
+                queue.erase(it);
+                return;
+            }
+        }
+    }
+    // Runs one task without the lock, then records its end (and its exception) with it.
+    void run(std::unique_lock<std::mutex>& lock, const std::shared_ptr<BatchState>& batch, size_t index) {
+        lock.unlock();
+        std::exception_ptr error;
+        try {
+            batch->task(index);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        lock.lock();
+        if (error && index < batch->error_index) {
+            batch->error_index = index;
+            batch->error = error;
+        }
+        if (++batch->finished == batch->count) done_cv.notify_all();
+    }
+    void work() {
+        std::unique_lock lock(mutex);
+        while (true) {
+            work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+            if (stopping) return;
+            const auto batch = queue.front();
+            run(lock, batch, take(batch));
+        }
+    }
+    void finish(std::unique_lock<std::mutex>& lock, const std::shared_ptr<BatchState>& batch) {
+        while (batch->next < batch->count) run(lock, batch, take(batch));
+        done_cv.wait(lock, [&] { return batch->done(); });
+    }
+};
+
+WorkerPool::WorkerPool(unsigned workers, size_t batches_max) : workers_(workers), shared_(std::make_shared<Shared>()) {
+    assert(batches_max >= 1);
+    shared_->batches_max = std::max<size_t>(1, batches_max);
+    shared_->threads.reserve(workers);
+    for (unsigned w = 0; w < workers; ++w) shared_->threads.emplace_back([shared = shared_.get()] { shared->work(); });
+}
+
+WorkerPool::~WorkerPool() {
+    {
+        std::lock_guard lock(shared_->mutex);
+        shared_->stopping = true;
+        for (auto& batch : shared_->queue) batch->count = batch->next;  // nobody will take the rest
+        shared_->queue.clear();
+        shared_->done_cv.notify_all();
+    }
+    shared_->work_cv.notify_all();
+    for (auto& t : shared_->threads) t.join();
+}
+
+WorkerPool::Batch WorkerPool::start(size_t count, std::function<void(size_t)> task) {
+    auto state = std::make_shared<BatchState>();
+    state->task = std::move(task);
+    state->count = count;
+    if (count == 0) return Batch(shared_, state);
+    std::unique_lock lock(shared_->mutex);
+    assert(!shared_->stopping);
+    // A full queue: the producer works off the oldest batch until there is room, rather than
+    // sleeping (with no workers, nobody else would make room).
+    while (shared_->queue.size() >= shared_->batches_max) {
+        const auto oldest = shared_->queue.front();
+        shared_->run(lock, oldest, shared_->take(oldest));
+    }
+    shared_->queue.push_back(state);
+    lock.unlock();
+    shared_->work_cv.notify_all();
+    return Batch(shared_, state);
+}
+
+WorkerPool::Batch::Batch(std::shared_ptr<Shared> pool, std::shared_ptr<BatchState> state)
+    : pool_(std::move(pool)), state_(std::move(state)) {}
+
+WorkerPool::Batch& WorkerPool::Batch::operator=(Batch&& other) noexcept {
+    if (this != &other) {
+        cancel();
+        pool_ = std::move(other.pool_);
+        state_ = std::move(other.state_);
+    }
+    return *this;
+}
+
+WorkerPool::Batch::~Batch() { cancel(); }
+
+void WorkerPool::Batch::wait() {
+    if (!state_) return;
+    std::unique_lock lock(pool_->mutex);
+    pool_->finish(lock, state_);
+    if (state_->error) std::rethrow_exception(state_->error);
+}
+
+void WorkerPool::Batch::cancel() noexcept {
+    if (!state_) return;
+    std::unique_lock lock(pool_->mutex);
+    if (state_->next < state_->count) {
+        state_->count = state_->next;
+        pool_->drop(state_);
+    }
+    pool_->done_cv.wait(lock, [&] { return state_->done(); });
+    lock.unlock();
+    state_.reset();
+    pool_.reset();
+}
+
+}  // namespace clearnode

@@ -1,0 +1,92 @@
+// A small pool of long-lived worker threads for work whose result must not depend on how it
+// was spread: signature checks today, the state root's leaf hashes next.
+//
+// Work is a batch of `count` independent tasks, task(0) .. task(count - 1). Workers take
+// tasks from the oldest batch first; whoever waits for a batch runs its untaken tasks itself,
+// so a pool of 0 workers runs everything on the caller, and a thread that waits is never idle
+// while its own batch has work. Results go where each task writes them (by index), so they are
+// in input order and the same for any number of workers. At most `batches_max` batches are
+// queued: starting one more blocks until the oldest is taken, which bounds the work (and the
+// memory) a producer can run ahead.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+namespace clearnode {
+
+class WorkerPool {
+    struct Shared;
+    struct BatchState;
+
+public:
+    // `workers` threads (0: none, everything runs on the threads that wait).
+    explicit WorkerPool(unsigned workers, size_t batches_max = 4);
+    ~WorkerPool();  // cancels the untaken tasks of every batch, waits for the running ones
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    unsigned workers() const { return workers_; }
+
+    // A started batch. wait() runs untaken tasks on the caller, returns when every task has
+    // run, and rethrows the exception of the lowest-numbered task that threw (the same one
+    // whatever the number of workers). Destroying a batch that was not waited for cancels its
+    // untaken tasks and waits for the running ones, so a task never outlives what it uses.
+    class Batch {
+    public:
+        Batch() = default;
+        Batch(Batch&&) noexcept = default;
+        Batch& operator=(Batch&& other) noexcept;
+        ~Batch();
+        void wait();
+
+    private:
+        friend class WorkerPool;
+        Batch(std::shared_ptr<Shared> pool, std::shared_ptr<BatchState> state);
+        void cancel() noexcept;
+        std::shared_ptr<Shared> pool_;
+        std::shared_ptr<BatchState> state_;
+    };
+
+    // Starts task(i) for every i in [0, count). The task must be safe to run concurrently
+    // with itself for different i, and must not wait for a batch of this pool.
+    Batch start(size_t count, std::function<void(size_t)> task);
+
+    // values[i] = f(i) for every i in [0, count), `grain` consecutive indices per task.
+    template <typename T>
+    class PendingValues {
+    public:
+        std::vector<T> get() {
+            batch_.wait();
+            return std::move(*values_);
+        }
+
+    private:
+        friend class WorkerPool;
+        std::unique_ptr<std::vector<T>> values_;
+        Batch batch_;
+    };
+    template <typename T, typename F>
+    PendingValues<T> map(size_t count, size_t grain, F f) {
+        static_assert(!std::is_same_v<T, bool>, "std::vector<bool> elements share bytes: tasks would race");
+        PendingValues<T> pending;
+        pending.values_ = std::make_unique<std::vector<T>>(count);
+        const size_t step = grain == 0 ? 1 : grain;
+        pending.batch_ = start((count + step - 1) / step, [values = pending.values_.get(), count, step, f](size_t task) {
+            const size_t end = std::min(count, (task + 1) * step);
+            for (size_t i = task * step; i < end; ++i) (*values)[i] = f(i);
+        });
+        return pending;
+    }
+
+private:
+    unsigned workers_;
+    std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace clearnode

@@ -1,0 +1,112 @@
+// The worker pool (crypto/worker_pool.hpp): every task runs once, results land in input order,
+// the lowest-numbered failure is the one reported, and nothing depends on the number of
+// workers. No timing: what the pool promises is order and completeness, not speed.
+#include "crypto/worker_pool.hpp"
+#include "crypto/crypto.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+using namespace clearnode;
+
+namespace {
+
+// A value that takes some work and depends only on its index.
+uint64_t work_of(size_t i) {
+    const Hash32 h = blake2b_256(as_bytes("pool/" + std::to_string(i)));
+    uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) v = v << 8 | h[b];
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("a pool map gives every value in input order, the same for 0, 1 and 3 workers") {
+    std::vector<uint64_t> expected;
+    for (size_t i = 0; i < 1000; ++i) expected.push_back(work_of(i));
+    for (unsigned workers : {0u, 1u, 3u}) {
+        INFO(workers << " workers");
+        WorkerPool pool(workers);
+        for (size_t grain : {size_t{1}, size_t{7}, size_t{64}, size_t{5000}}) {
+            const auto values = pool.map<uint64_t>(expected.size(), grain, work_of).get();
+            CHECK(values == expected);
+        }
+        CHECK(pool.map<uint64_t>(0, 8, work_of).get().empty());
+    }
+}
+
+TEST_CASE("many small batches, several in flight, each complete and in order") {
+    WorkerPool pool(2, 3);  // fewer queue places than batches in flight: start() must make room
+    for (int round = 0; round < 200; ++round) {
+        std::vector<WorkerPool::PendingValues<uint64_t>> pending;
+        for (size_t b = 0; b < 6; ++b) pending.push_back(pool.map<uint64_t>(b + 1, 1, [b](size_t i) { return work_of(b * 100 + i); }));
+        for (size_t b = 0; b < pending.size(); ++b) {
+            const auto values = pending[b].get();
+            REQUIRE(values.size() == b + 1);
+            for (size_t i = 0; i < values.size(); ++i) REQUIRE(values[i] == work_of(b * 100 + i));
+        }
+    }
+}
+
+TEST_CASE("every task runs exactly once") {
+    WorkerPool pool(3);
+    std::vector<std::atomic<int>> runs(517);
+    auto batch = pool.start(runs.size(), [&](size_t i) { runs[i].fetch_add(1); });
+    batch.wait();
+    for (size_t i = 0; i < runs.size(); ++i) REQUIRE(runs[i].load() == 1);
+}
+
+TEST_CASE("a failing task: the lowest-numbered failure is rethrown, whatever the workers, after the others ran") {
+    for (unsigned workers : {0u, 1u, 3u}) {
+        INFO(workers << " workers");
+        WorkerPool pool(workers);
+        std::atomic<size_t> ran{0};
+        auto batch = pool.start(300, [&](size_t i) {
+            ran.fetch_add(1);
+            if (i == 250 || i == 40 || i == 41) throw std::runtime_error("task " + std::to_string(i));
+        });
+        try {
+            batch.wait();
+            FAIL("wait() did not rethrow");
+        } catch (const std::runtime_error& e) {
+            CHECK(std::string(e.what()) == "task 40");
+        }
+        CHECK(ran.load() == 300);
+        // The pool still works after a failure.
+        CHECK(pool.map<uint64_t>(10, 1, work_of).get().at(9) == work_of(9));
+    }
+}
+
+TEST_CASE("a batch dropped without waiting cancels its untaken tasks and returns after the running ones") {
+    WorkerPool pool(1);
+    std::atomic<size_t> ran{0};
+    {
+        auto batch = pool.start(10'000, [&](size_t) {
+            ran.fetch_add(1);
+            (void)work_of(0);
+        });
+    }  // destroyed here: nothing of it may run afterwards
+    const size_t after = ran.load();
+    CHECK(pool.map<uint64_t>(100, 3, work_of).get().at(99) == work_of(99));
+    CHECK(ran.load() == after);
+}
+
+TEST_CASE("verify_batch: one result per message in order, the same for any number of workers") {
+    std::vector<SignedMessage> messages;
+    for (size_t i = 0; i < 300; ++i) {
+        const KeyPair k = keypair_from_seed(blake2b_256(as_bytes("pool-key/" + std::to_string(i % 5))));
+        SignedMessage m{k.public_key, blake2b_256(as_bytes(std::to_string(i))), {}};
+        m.signature = sign(k.secret_key, as_bytes(m.digest));
+        if (i % 7 == 3) m.digest[0] ^= 1;  // a signature over other bytes
+        messages.push_back(m);
+    }
+    std::vector<uint8_t> expected;
+    for (size_t i = 0; i < messages.size(); ++i) expected.push_back(i % 7 == 3 ? 0 : 1);
+    for (unsigned workers : {0u, 1u, 3u}) {
+        WorkerPool pool(workers);
+        CHECK(verify_batch(messages, pool) == expected);
+    }
+}
