@@ -8,6 +8,7 @@
 #include "node/inbox.hpp"
 #include "node/open.hpp"
 #include "node/output.hpp"
+#include "node/pipeline.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -67,7 +68,14 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
             return exit_bad_input;
         }
     }
-    for (const auto& block : loaded.blocks) {
+    // Every block is known: its signatures are verified while the one before it is applied.
+    WorkerPool pool(verify_workers(options.verify_threads));
+    size_t read = 0;
+    const auto next = [&]() -> std::optional<Block> {
+        if (read == loaded.blocks.size()) return std::nullopt;
+        return std::move(loaded.blocks[read++]);
+    };
+    const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
         std::string error;
         const auto log_writes = [&](const BlockResult& r) {
             std::string lines;
@@ -76,19 +84,19 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
             add_block_log_writes(writes, block, r, std::move(lines));
             return writes;
         };
-        const auto checks = engine.check_signatures(block.txs, options.verify_threads);
         const auto result = engine.apply_block_checked(block, checks, error, log_blocks ? BookkeepingWrites(log_writes) : BookkeepingWrites());
         if (!result) {
             err << "error: block " << block.header.height << ": " << error << "\n";
-            return exit_internal;
+            return false;
         }
         out << block_line(*result).dump() << "\n";
         if (receipts.is_open()) {
             for (const auto& receipt : result->receipts) receipts << receipt_line(block.header.height, receipt).dump() << "\n";
             receipts.flush();
         }
-    }
-    return exit_ok;
+        return true;
+    };
+    return apply_verified_ahead(engine, pool, next, apply) ? exit_ok : exit_internal;
 }
 
 std::unique_ptr<RocksStore> open_home(const std::string& home, bool read_only, std::ostream& err) {

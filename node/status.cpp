@@ -6,6 +6,7 @@
 #include "node/inbox.hpp"
 #include "node/open.hpp"
 #include "node/output.hpp"
+#include "node/pipeline.hpp"
 #include "node/snapshot.hpp"
 
 #include <cstdio>
@@ -64,17 +65,25 @@ int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostr
         err << "error: " << error << "\n";
         return exit_internal;
     }
-    for (uint64_t h = base + 1; h <= top; ++h) {
-        const auto block = load_logged_block(log, h);
-        if (!block) {
-            err << "error: height " << h << ": missing from the block log\n";
-            out << Json{{"first_difference", h}, {"reason", "missing from the block log"}}.dump() << "\n";
-            return exit_internal;
-        }
-        const auto result = engine->apply_block(*block, options.verify_threads, error);
+    // The log is read ahead: each block's signatures are verified while the one before it is
+    // applied. A block missing from the log ends the run after the blocks before it.
+    WorkerPool pool(verify_workers(options.verify_threads));
+    uint64_t read = base;
+    bool missing = false;
+    const auto next = [&]() -> std::optional<Block> {
+        if (read == top || missing) return std::nullopt;
+        auto block = load_logged_block(log, read + 1);
+        if (!block) missing = true;
+        else ++read;
+        return block;
+    };
+    bool differs = false;
+    const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
+        const uint64_t h = block.header.height;
+        const auto result = engine->apply_block_checked(block, checks, error);
         if (!result) {
             err << "error: height " << h << ": " << error << "\n";
-            return exit_internal;
+            return false;
         }
         if (options.verify) {
             const auto meta = load_meta(log, h);
@@ -87,12 +96,20 @@ int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostr
                 Json j{{"first_difference", h}, {"reason", reason}, {"replayed_root", to_hex(result->state_root)}};
                 if (meta) j["published_root"] = to_hex(meta->state_root);
                 out << j.dump() << "\n";
-                return exit_internal;
+                differs = true;
+                return false;
             }
             if (options.progress && (h == top || h % 64 == 0)) err << "\rreplay: height " << h << " of " << top << std::flush;
         } else {
             out << block_line(*result).dump() << "\n";
         }
+        return true;
+    };
+    if (!apply_verified_ahead(*engine, pool, next, apply) || differs) return exit_internal;
+    if (missing) {
+        err << "error: height " << read + 1 << ": missing from the block log\n";
+        out << Json{{"first_difference", read + 1}, {"reason", "missing from the block log"}}.dump() << "\n";
+        return exit_internal;
     }
     if (options.progress && options.verify && top > base) err << "\n";
     if (options.verify) {
