@@ -416,6 +416,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["signed_tps"] = signed_phase.tps();
     r["signed_ratio"] = ratio(signed_phase.tps(), r["verify_limit_tps"].get<double>());
     r["signed_verify_share"] = ratio(signed_phase.verify_s, signed_phase.wall_s);
+    r["signed_decode_share"] = ratio(signed_phase.decode_s, signed_phase.wall_s);  // on the applying thread
     r["preverified_tps"] = pv.tps();
     r["entries_per_tx"] = ratio(static_cast<double>(pv.entries), static_cast<double>(pv.txs));
     r["entries_per_block"] = entries_per_block;
