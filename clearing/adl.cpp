@@ -40,7 +40,7 @@ bool adl_ranks_before(const AdlCandidate& a, const AdlCandidate& b) {
     return a.account < b.account;
 }
 
-std::vector<AdlCandidate> adl_queue(const StateReader& view, const Params& params, std::string_view market, int side) {
+std::vector<AdlCandidate> adl_queue(const RecordReader& view, const Params& params, std::string_view market, int side) {
     assert(side == 1 || side == -1);
     std::vector<AdlCandidate> queue;
     for (const auto& id : holders(view, market)) {

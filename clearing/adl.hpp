@@ -35,7 +35,7 @@ bool adl_ranks_before(const AdlCandidate& a, const AdlCandidate& b);
 
 // Every position of `market` on `side` (+1 longs, -1 shorts), in ADL order. O(holders of the
 // market), each valued with its own account's markets.
-std::vector<AdlCandidate> adl_queue(const StateReader& view, const Params& params, std::string_view market, int side);
+std::vector<AdlCandidate> adl_queue(const RecordReader& view, const Params& params, std::string_view market, int side);
 
 // The value of the scope after closing its position of `size_lots` (value `value_usd` at `mark`,
 // the rest at mark) in fills of `close_lots` at `price`, each fill's notional rounded against the

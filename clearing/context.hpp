@@ -4,12 +4,12 @@
 #pragma once
 
 #include "clearing/receipt.hpp"
-#include "state/records.hpp"
+#include "state/record_layers.hpp"
 
 namespace clearnode {
 
 struct TxContext {
-    Overlay& view;
+    RecordLayer& view;
     const ConfigRecord& config;
     int64_t block_time_ms;
     const AccountId& signer;

@@ -35,17 +35,17 @@ namespace {
 
 // RULES §6 "signer's authority": deposits come from the bridge, prices and funding from the
 // oracle; every other transaction from an account that has received collateral.
-Reason authority(const StateReader& view, const ConfigRecord& config, const Tx& tx) {
+Reason authority(const RecordReader& view, const ConfigRecord& config, const Tx& tx) {
     if (std::holds_alternative<Deposit>(tx.body)) return tx.signer == config.bridge ? Reason::ok : Reason::not_authorized;
     if (std::holds_alternative<PriceUpdate>(tx.body) || std::holds_alternative<FundingUpdate>(tx.body))
         return tx.signer == config.oracle ? Reason::ok : Reason::not_authorized;
-    if (!view.get(keys::account(tx.signer))) return Reason::unknown_account;
+    if (view.account(tx.signer) == nullptr) return Reason::unknown_account;
     if (const auto* open = std::get_if<Open>(&tx.body))
-        if (!view.get(keys::account(open->maker.account))) return Reason::unknown_account;
+        if (view.account(open->maker.account) == nullptr) return Reason::unknown_account;
     return Reason::ok;
 }
 
-Reason nonce_check(const StateReader& view, const Tx& tx) {
+Reason nonce_check(const RecordReader& view, const Tx& tx) {
     const NonceWindow signer_window = load_nonces(view, tx.signer);
     if (!signer_window.accepts(tx.nonce)) return Reason::nonce_used;
     if (const auto* open = std::get_if<Open>(&tx.body)) {
@@ -57,7 +57,7 @@ Reason nonce_check(const StateReader& view, const Tx& tx) {
     return Reason::ok;
 }
 
-void use_nonce(Overlay& view, const AccountId& id, uint64_t nonce) {
+void use_nonce(RecordLayer& view, const AccountId& id, uint64_t nonce) {
     NonceWindow window = load_nonces(view, id);
     window.use(nonce);
     save(view, id, window);
@@ -84,7 +84,11 @@ Reason dispatch(TxContext& ctx, const Tx& tx) {
 }  // namespace
 
 Engine::Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment)
-    : store_(store), config_(std::move(config)), chain_(chain), commitment_(commitment) {}
+    : store_(store),
+      config_(std::move(config)),
+      chain_(chain),
+      commitment_(commitment),
+      records_(std::make_unique<CommittedRecords>(store)) {}
 
 std::unique_ptr<Engine> Engine::genesis(Store& store, const Genesis& genesis, std::string& error) {
     if (auto problem = validate_genesis(genesis); !problem.empty()) {
@@ -105,9 +109,14 @@ std::unique_ptr<Engine> Engine::genesis(Store& store, const Genesis& genesis, st
     // The genesis insurance fund counts as a deposit, so that RULES §10 I2 holds from height 0.
     save(view, ProtocolRecord{genesis.insurance_fund_usd, 0, genesis.insurance_fund_usd, 0});
     for (const auto& m : genesis.markets) save(view, MarketRecord{m.symbol, m.size_decimals, m.tiers, m.price, 0, 0, 0});
-    std::unique_ptr<Engine> engine(new Engine(store, config, chain, StateCommitment{}));
-    if (error = engine->commit(view); !error.empty()) return nullptr;
-    return engine;
+    StateCommitment commitment;
+    commitment.apply(store, view.writes());
+    view.put(commitment_key, commitment.serialize());
+    if (const Status status = store.commit(view.writes()); !status.ok()) {
+        error = status.error;
+        return nullptr;
+    }
+    return std::unique_ptr<Engine>(new Engine(store, config, chain, commitment));
 }
 
 std::unique_ptr<Engine> Engine::open(Store& store, bool verify_root, std::string& error) {
@@ -191,8 +200,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     }
     BlockResult result;
     result.header = block.header;
-    const ReadCache committed(store_);
-    Overlay block_view(committed);
+    RecordLayer block_view(*records_);
     std::vector<Hash32> tx_hashes;
     tx_hashes.reserve(block.txs.size());
     try {
@@ -208,21 +216,20 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     }
     result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
     const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
-    save(block_view, next);
     stage_done(BlockStage::executed);
-    if (error = commit(block_view, &result, bookkeeping); !error.empty()) return std::nullopt;
+    if (error = commit(block_view, next, result, bookkeeping); !error.empty()) return std::nullopt;
     assert(result.state_root == commitment_.root());
     return result;
 }
 
-Reason Engine::precheck(const StateReader& view, const Tx& tx, const SignatureCheck& check) const {
+Reason Engine::precheck(const RecordReader& view, const Tx& tx, const SignatureCheck& check) const {
     // RULES §6 order: signature, authority, nonce.
     if (!check.envelope_ok || !check.maker_ok) return Reason::bad_signature;
     if (const Reason r = authority(view, config_, tx); r != Reason::ok) return r;
     return nonce_check(view, tx);
 }
 
-Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
+Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
     Receipt receipt;
     receipt.tx_hash = tx_hash(tx);
     // A failure before the rules changes nothing at all.
@@ -231,7 +238,7 @@ Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck
 
     // The signer's nonce is spent whatever the rules say; a rejection keeps only that write.
     use_nonce(block_view, tx.signer, tx.nonce);
-    Overlay tx_view = block_view.layer();
+    RecordLayer tx_view = block_view.layer();
     TxContext ctx{tx_view, config_, block_time_ms, tx.signer, receipt.events};
     try {
         receipt.status = dispatch(ctx, tx);
@@ -247,25 +254,36 @@ Receipt Engine::apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck
     return receipt;
 }
 
-std::string Engine::commit(Overlay& block_view, BlockResult* result, const BookkeepingWrites& bookkeeping) {
+std::string Engine::commit(const RecordLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
+                          const BookkeepingWrites& bookkeeping) {
+    std::vector<EntryChange> changes;
+    try {
+        changes = encode_changes(block_view, *records_);
+    } catch (const StorageError& e) {
+        return std::string("storage: ") + e.what();
+    }
+    changes.push_back({keys::chain(), encode(chain_), encode(next_chain)});
     StateCommitment next = commitment_;
-    next.apply(block_view.base(), block_view.writes(), threads_);
+    next.apply(changes, threads_);
     stage_done(BlockStage::root_updated);
-    block_view.put(commitment_key, next.serialize());
-    if (result) result->state_root = next.root();
+    result.state_root = next.root();
+    WriteSet writes;
+    for (auto& change : changes) writes.emplace(std::move(change.key), std::move(change.new_value));
+    writes.emplace(commitment_key, next.serialize());
     if (bookkeeping) {
-        assert(result);
-        for (auto& [key, value] : bookkeeping(*result)) {
+        for (auto& [key, value] : bookkeeping(result)) {
             if (is_state_key(key) || key == commitment_key) return "bookkeeping write to a state key: " + key;
-            if (value) block_view.put(key, std::move(*value));
-            else block_view.erase(key);
+            writes.insert_or_assign(key, std::move(value));
         }
     }
-    const Status status = store_.commit(block_view.writes());
-    if (!status.ok()) return status.error;
+    if (const Status status = store_.commit(writes); !status.ok()) {
+        records_->clear();  // the store decides what is committed now
+        return status.error;
+    }
     stage_done(BlockStage::committed);
+    records_->absorb(block_view);
     commitment_ = next;
-    chain_ = load_chain(store_);
+    chain_ = next_chain;
     return {};
 }
 

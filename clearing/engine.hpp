@@ -11,6 +11,7 @@
 #include "ledger/genesis.hpp"
 #include "ledger/tx.hpp"
 #include "state/commitment.hpp"
+#include "state/record_layers.hpp"
 #include "state/records.hpp"
 #include "state/store.hpp"
 
@@ -74,7 +75,7 @@ public:
 
     // RULES §6's checks before the rules (signature, authority, nonce) of `tx` against `view`,
     // changing nothing: what apply runs first, and what a node's admission runs.
-    Reason precheck(const StateReader& view, const Tx& tx, const SignatureCheck& check) const;
+    Reason precheck(const RecordReader& view, const Tx& tx, const SignatureCheck& check) const;
 
     // Signature checks of every transaction of `txs`, one per transaction in their order,
     // computed (digests included) on `pool`'s workers and the calling thread; the result does
@@ -93,15 +94,21 @@ public:
     Hash32 state_root() const { return commitment_.root(); }
     const ConfigRecord& config() const { return config_; }
     const StateReader& state() const { return store_; }
+    // The committed records, typed (decoded once and kept for the next blocks). Reads fill a
+    // cache: use from the thread that applies blocks.
+    const RecordReader& records() const { return *records_; }
     // Threads for the state-root update of each block (the root does not depend on them).
     void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
+    // Bounds the committed records kept decoded between blocks (results do not depend on it).
+    void set_record_cache_entries(size_t entries_max) { records_ = std::make_unique<CommittedRecords>(store_, entries_max); }
     // Called at the end of each stage of every block applied from now on (empty: none).
     void set_stage_listener(BlockStageListener listener) { stage_listener_ = std::move(listener); }
 
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
-    Receipt apply_tx(Overlay& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
-    std::string commit(Overlay& block_view, BlockResult* result = nullptr, const BookkeepingWrites& bookkeeping = {});
+    Receipt apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
+    std::string commit(const RecordLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
+                       const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {
         if (stage_listener_) stage_listener_(stage);
     }
@@ -110,6 +117,7 @@ private:
     ConfigRecord config_;
     ChainRecord chain_;
     StateCommitment commitment_;
+    std::unique_ptr<CommittedRecords> records_;
     BlockStageListener stage_listener_;
     unsigned threads_ = 1;
 };

@@ -330,7 +330,7 @@ Reason apply_liquidate(TxContext& ctx, const Liquidate& tx) {
     return Reason::ok;
 }
 
-std::vector<LiquidatableEntry> find_liquidatable(const StateReader& view, const ConfigRecord& config) {
+std::vector<LiquidatableEntry> find_liquidatable(const RecordReader& view, const ConfigRecord& config) {
     MarketBook book;
     for (auto& m : load_markets(view)) book.emplace(m.symbol, std::move(m));
     std::set<AccountId> ids;

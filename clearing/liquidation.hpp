@@ -58,7 +58,7 @@ struct LiquidatableEntry {
     LiquidationCase liquidation_case = LiquidationCase::none;
     std::vector<std::string> markets;  // cross: every cross position's market; isolated: its own
 };
-std::vector<LiquidatableEntry> find_liquidatable(const StateReader& view, const ConfigRecord& config);
+std::vector<LiquidatableEntry> find_liquidatable(const RecordReader& view, const ConfigRecord& config);
 
 // ---------------------------------------------------------------- the waterfall's movements
 

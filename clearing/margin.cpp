@@ -194,7 +194,7 @@ bool raises_exposure(int64_t size_lots, int64_t delta_lots) {
     return abs_wide(delta_lots) > abs_wide(size_lots);
 }
 
-MarketBook load_book(const StateReader& view, const AccountRecord& account) {
+MarketBook load_book(const RecordReader& view, const AccountRecord& account) {
     MarketBook book;
     for (const auto& position : account.markets) {
         auto market = load_market(view, position.market);

@@ -110,7 +110,7 @@ bool holds_positions(const AccountRecord& account);
 bool raises_exposure(int64_t size_lots, int64_t delta_lots);
 
 // The markets of the account's entries, read from `view`.
-MarketBook load_book(const StateReader& view, const AccountRecord& account);
+MarketBook load_book(const RecordReader& view, const AccountRecord& account);
 
 // RULES §5 transfer-margin requirement for a removal of cross collateral that is not a trade
 // (withdraw, transfer, margin into an isolated position): debits `amount_usd` from `account`

@@ -137,3 +137,20 @@ void expand_seed(const Hash32& seed, std::span<uint8_t> out) {
     crypto_stream_chacha20_ietf(out.data(), out.size(), nonce.data(), seed.data());
 }
 }  // namespace clearnode
+
+namespace clearnode {
+
+ShortHasher::ShortHasher() {
+    static_assert(sizeof(key_) == crypto_shorthash_KEYBYTES);
+    ensure_sodium();
+    randombytes_buf(key_.data(), key_.size());
+}
+
+uint64_t ShortHasher::operator()(Bytes data) const {
+    static_assert(crypto_shorthash_BYTES == sizeof(uint64_t));
+    uint64_t out = 0;
+    crypto_shorthash(reinterpret_cast<unsigned char*>(&out), data.data(), data.size(), key_.data());
+    return out;
+}
+
+}  // namespace clearnode

@@ -78,3 +78,17 @@ namespace clearnode {
 // the seed): the extendable output the state commitment's lattice hash needs.
 void expand_seed(const Hash32& seed, std::span<uint8_t> out);
 }  // namespace clearnode
+
+namespace clearnode {
+// A keyed 64-bit hash (SipHash-2-4) for hash tables whose keys an attacker chooses (account
+// ids): with a key drawn at random per table, colliding keys cannot be ground offline. Only
+// for lookups: nothing derived from it may reach state, a root or output.
+class ShortHasher {
+public:
+    ShortHasher();  // a fresh random key
+    uint64_t operator()(Bytes data) const;
+
+private:
+    std::array<uint8_t, 16> key_;
+};
+}  // namespace clearnode

@@ -73,7 +73,7 @@ std::optional<Json> account_json(const Engine& engine, const AccountId& id) {
     const Params& params = engine.config().params;
     Json j{{"account", to_hex(id)}, {"collateral", usd(account->collateral_usd)}};
     try {
-        const MarketBook book = load_book(engine.state(), *account);
+        const MarketBook book = load_book(engine.records(), *account);
         const AccountMargin cross = account_margin(*account, book, params);
         const int64_t withdrawable = holds_positions(*account) ? cross.value_usd - cross.transfer_requirement_usd
                                                                : account->collateral_usd;
@@ -112,7 +112,7 @@ Json state_json(const Engine& engine) {
 
 std::vector<Json> liquidatable_json(const Engine& engine) {
     std::vector<Json> lines;
-    for (const auto& entry : find_liquidatable(engine.state(), engine.config())) {
+    for (const auto& entry : find_liquidatable(engine.records(), engine.config())) {
         lines.push_back(Json{{"account", to_hex(entry.account)},
                              {"scope", entry.exposure.isolated ? "isolated" : "cross"},
                              {"markets", entry.markets},
@@ -129,7 +129,7 @@ std::optional<std::vector<Json>> adl_queue_json(const Engine& engine, const std:
     if (!record) return std::nullopt;
     std::vector<Json> lines;
     size_t rank = 0;
-    for (const auto& c : adl_queue(engine.state(), engine.config().params, market, side)) {
+    for (const auto& c : adl_queue(engine.records(), engine.config().params, market, side)) {
         lines.push_back(Json{{"rank", ++rank},
                              {"account", to_hex(c.account)},
                              {"mode", mode_name(c.mode)},

@@ -163,7 +163,7 @@ bool Node::known_or_credited(const AccountId& id) const {
 // block credits earlier counts as known, so that a file may fund an account and use it.
 std::string Node::admission_status(const Tx& tx, const SignatureCheck& check, const Hash32& hash) const {
     if (pending_.hashes.count(hash) || find_tx(store_, hash)) return "duplicate";
-    Reason reason = engine_.precheck(engine_.state(), tx, check);
+    Reason reason = engine_.precheck(engine_.records(), tx, check);
     if (reason == Reason::unknown_account && known_or_credited(tx.signer)) {
         const auto* open = std::get_if<Open>(&tx.body);
         if (!open || known_or_credited(open->maker.account)) reason = Reason::ok;

@@ -41,21 +41,24 @@ void StateCommitment::remove(std::string_view key, std::string_view value) {
 }
 
 void StateCommitment::apply(const StateReader& committed, const WriteSet& writes, unsigned threads) {
-    assert(threads >= 1);
     // Read the old values here, on one thread (readers need not be thread-safe); then hash.
-    struct Change {
-        std::string_view key;
-        std::optional<std::string> old_value;
-        const std::optional<std::string>* new_value;
-    };
-    std::vector<Change> changes;
+    std::vector<EntryChange> changes;
     changes.reserve(writes.size());
     for (const auto& [key, value] : writes)
-        if (is_state_key(key)) changes.push_back({key, committed.get(key), &value});
+        if (is_state_key(key)) changes.push_back({key, committed.get(key), value});
+    apply(changes, threads);
+}
+
+void StateCommitment::apply(std::span<const EntryChange> all_changes, unsigned threads) {
+    assert(threads >= 1);
+    std::vector<const EntryChange*> changes;
+    changes.reserve(all_changes.size());
+    for (const auto& change : all_changes)
+        if (is_state_key(change.key)) changes.push_back(&change);
     auto fold = [&changes](size_t begin, size_t end, StateCommitment& part) {
         for (size_t i = begin; i < end; ++i) {
-            if (changes[i].old_value) part.remove(changes[i].key, *changes[i].old_value);
-            if (*changes[i].new_value) part.add(changes[i].key, **changes[i].new_value);
+            if (changes[i]->old_value) part.remove(changes[i]->key, *changes[i]->old_value);
+            if (changes[i]->new_value) part.add(changes[i]->key, *changes[i]->new_value);
         }
     };
     // Each thread sums its contiguous slice into its own accumulator; the parts are added.

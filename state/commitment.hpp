@@ -20,6 +20,7 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,13 @@ namespace clearnode {
 
 constexpr uint8_t state_root_version = 2;  // 2: compact nonce windows (LEB128 gaps)
 constexpr std::string_view commitment_key = "~commitment";
+
+// One state entry's change in a block: its committed value and its new one (nullopt: absent).
+struct EntryChange {
+    std::string key;
+    std::optional<std::string> old_value;
+    std::optional<std::string> new_value;
+};
 
 class StateCommitment {
 public:
@@ -38,6 +46,8 @@ public:
     // are hashed on `threads` threads; the lane sum is commutative, so the result does not
     // depend on their number.
     void apply(const StateReader& committed, const WriteSet& writes, unsigned threads = 1);
+    // The same, given each changed entry's old and new value (bookkeeping keys are skipped).
+    void apply(std::span<const EntryChange> changes, unsigned threads = 1);
     Hash32 root() const;
 
     std::string serialize() const;

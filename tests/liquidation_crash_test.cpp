@@ -77,7 +77,7 @@ void run_crash(uint64_t seed, std::map<std::string, int>& paths) {
         int steps = 0;
         for (;; ++steps) {
             REQUIRE(steps < 2'000);
-            const auto entries = find_liquidatable(c.state(), load_config(c.state()));
+            const auto entries = find_liquidatable(CommittedRecords(c.state()), load_config(c.state()));
             if (entries.empty()) break;
             const LiquidatableEntry& e = entries[static_cast<size_t>(uniform(0, static_cast<int64_t>(entries.size()) - 1))];
             const std::string& market = e.markets[static_cast<size_t>(uniform(0, static_cast<int64_t>(e.markets.size()) - 1))];

@@ -182,7 +182,7 @@ TEST_CASE("bankruptcy covered exactly by the insurance fund, and one usd unit mo
         alice_long_half_btc(c);
         REQUIRE(status(set_price(c, "BTC", "62000")) == "ok");
         CHECK(status(c.apply(c.liquidate("keeper", "alice", "BTC"))) == "needs_adl");
-        const auto queue = find_liquidatable(c.state(), load_config(c.state()));
+        const auto queue = find_liquidatable(CommittedRecords(c.state()), load_config(c.state()));
         REQUIRE(queue.size() == 1);
         CHECK(queue[0].liquidation_case == LiquidationCase::needs_adl);
         // bob is the only short: he closes 0.5 where alice receives 31,000 + 514.625, the notional
@@ -217,7 +217,7 @@ TEST_CASE("ADL against three counterparties of different profit and leverage") {
     //   dave  0.1 from 66,000: 1,100 / 6,600 * 5,500 / 1,599.01  = 0.573
     //   carol 0.05 from 64,000:  450 / 3,200 * 2,750 / 1,449.52  = 0.267
     //   bob   0.4 from 65,000: 4,000 / 26,000 * 22,000 / 13,996.1 = 0.242
-    const auto queue = adl_queue(c.state(), c.genesis.params, "BTC", -1);
+    const auto queue = adl_queue(CommittedRecords(c.state()), c.genesis.params, "BTC", -1);
     REQUIRE(queue.size() == 3);
     CHECK(queue[0].account == id("dave"));
     CHECK(queue[1].account == id("carol"));
@@ -435,9 +435,9 @@ TEST_CASE("attacks: each rejected with its code, nothing changed but the signer'
 TEST_CASE("keepers' view: liquidatable scopes with their case, deterministic order") {
     Chain c;
     alice_long_half_btc(c);
-    CHECK(find_liquidatable(c.state(), load_config(c.state())).empty());
+    CHECK(find_liquidatable(CommittedRecords(c.state()), load_config(c.state())).empty());
     REQUIRE(status(set_price(c, "BTC", "63600")) == "ok");
-    const auto entries = find_liquidatable(c.state(), load_config(c.state()));
+    const auto entries = find_liquidatable(CommittedRecords(c.state()), load_config(c.state()));
     REQUIRE(entries.size() == 1);
     CHECK(entries[0].account == id("alice"));
     CHECK(entries[0].liquidation_case == LiquidationCase::keeper);

@@ -474,7 +474,7 @@ namespace {
 void check_liquidation_price(const Chain& c, std::string_view name, const std::string& market) {
     const AccountRecord account = c.account(name).value();
     const MarketPosition position = *account.find(market);
-    MarketBook book = load_book(c.state(), account);
+    MarketBook book = load_book(CommittedRecords(c.state()), account);
     const auto liq = liquidation_price(account, position, book, c.genesis.params);
     REQUIRE(liq);
     const int64_t tick = price_tick(*liq, book.at(market).size_decimals);
@@ -499,7 +499,7 @@ TEST_CASE("liquidation price: Hyperliquid's closed form, checked one tick either
     REQUIRE(status(trade(c, "alice", Side::buy, "bob", "BTC", "0.5", "65000")) == "ok");
     // 65,000 - (1,625.375 - 406.25) / 0.5 / (1 - 0.0125) = 62,530.886075..., rounded down.
     const AccountRecord alice = c.account("alice").value();
-    CHECK(liquidation_price(alice, *alice.find("BTC"), load_book(c.state(), alice), c.genesis.params) == 62'530'886'075);
+    CHECK(liquidation_price(alice, *alice.find("BTC"), load_book(CommittedRecords(c.state()), alice), c.genesis.params) == 62'530'886'075);
     check_liquidation_price(c, "alice", "BTC");
     check_liquidation_price(c, "bob", "BTC");
     // Through the engine: the oracle moves the mark one tick either side.
@@ -551,7 +551,7 @@ TEST_CASE("the README's worked example") {
     CHECK(m.maintenance_margin_usd == 412'500'000);
     CHECK(m.transfer_requirement_usd == usd(3'300));
     const AccountRecord alice = c.account("alice").value();
-    CHECK(liquidation_price(alice, *alice.find("BTC"), load_book(c.state(), alice), c.genesis.params) == 45'607'594'936);
+    CHECK(liquidation_price(alice, *alice.find("BTC"), load_book(CommittedRecords(c.state()), alice), c.genesis.params) == 45'607'594'936);
     check_liquidation_price(c, "alice", "BTC");
     // Withdrawable: V - requirement.
     CHECK(status(c.apply(c.withdraw("alice", "7181.250001"))) == "insufficient_margin");

@@ -128,14 +128,14 @@ TEST_CASE("precheck runs the engine's checks before the rules and changes nothin
     const auto before = snapshot(c.store);
     const Tx ok = c.transfer("alice", "bob", "1");
     const SignatureCheck good{true, true};
-    CHECK(c.engine->precheck(c.store, ok, good) == Reason::ok);
-    CHECK(c.engine->precheck(c.store, ok, SignatureCheck{false, true}) == Reason::bad_signature);
-    CHECK(c.engine->precheck(c.store, c.transfer("bob", "alice", "1"), good) == Reason::unknown_account);
+    CHECK(c.engine->precheck(CommittedRecords(c.store), ok, good) == Reason::ok);
+    CHECK(c.engine->precheck(CommittedRecords(c.store), ok, SignatureCheck{false, true}) == Reason::bad_signature);
+    CHECK(c.engine->precheck(CommittedRecords(c.store), c.transfer("bob", "alice", "1"), good) == Reason::unknown_account);
     Tx forged = c.make("alice", Deposit{id("alice"), {"5"}});
-    CHECK(c.engine->precheck(c.store, forged, good) == Reason::not_authorized);
+    CHECK(c.engine->precheck(CommittedRecords(c.store), forged, good) == Reason::not_authorized);
     CHECK(snapshot(c.store) == before);
     CHECK(status(c.apply(ok)) == "ok");
-    CHECK(c.engine->precheck(c.store, ok, good) == Reason::nonce_used);
+    CHECK(c.engine->precheck(CommittedRecords(c.store), ok, good) == Reason::nonce_used);
 }
 
 TEST_CASE("a home whose state fails its checks is refused with the reason") {

@@ -101,12 +101,14 @@ Run generate_and_check(uint64_t seed, size_t tx_count) {
     return run;
 }
 
-// The same blocks on a second in-memory engine with `threads` verification threads.
+// The same blocks on a second in-memory engine with `threads` verification threads and a
+// cache of committed records so small that it drops entries after every block.
 void check_memory_threads(const Run& run, unsigned threads) {
     MemoryStore store;
     std::string error;
     auto engine = Engine::genesis(store, run.genesis, error);
     REQUIRE_MESSAGE(engine, error);
+    engine->set_record_cache_entries(3);
     for (size_t b = 0; b < run.blocks.size(); ++b) {
         auto result = engine->apply_block(run.blocks[b], threads, error);
         REQUIRE_MESSAGE(result, error);

@@ -271,7 +271,7 @@ Tx Scenario::market_tx(const StateReader& state) {
     // Keepers: mostly what the keepers' query says is liquidatable (ADL where the insurance fund
     // cannot cover), otherwise any holder of the market, which the engine may refuse.
     if (choices_.chance(700)) {
-        const auto due = find_liquidatable(state, load_config(state));
+        const auto due = find_liquidatable(CommittedRecords(state), load_config(state));
         if (!due.empty()) {
             const LiquidatableEntry& entry = due[choices_.below(due.size())];
             const std::string& market = entry.markets.at(choices_.below(entry.markets.size()));

@@ -104,7 +104,7 @@ MarketPosition Chain::position(std::string_view name, std::string_view market) c
 
 AccountMargin Chain::margin(std::string_view name) const {
     const AccountRecord a = account(name).value_or(AccountRecord{});
-    return account_margin(a, load_book(store, a), genesis.params);
+    return account_margin(a, load_book(CommittedRecords(store), a), genesis.params);
 }
 
 PositionMargin Chain::position_margin(std::string_view name, std::string_view market) const {

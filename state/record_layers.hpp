@@ -1,0 +1,155 @@
+// Typed views of the records of RULES §3, for the state-transition function.
+//
+// The byte-level Store/Overlay would decode a record on every read and encode it on every
+// write; a block touches its hot accounts thousands of times. Here a block reads and writes
+// decoded records, and each changed record is encoded once, when the block commits:
+//
+//   RecordLayer (a transaction's writes)      dropped on rejection, merged on success
+//     over RecordLayer (the block's writes)   encoded into one WriteSet at commit
+//       over CommittedRecords                 the committed records, decoded once and kept
+//                                             across blocks up to a bound (hot accounts stay
+//                                             decoded in memory), read from the Store on a miss
+//
+// None of this changes what is stored: the bytes, and so the state root, are those the
+// byte-level path writes (tests/state_test.cpp and the golden roots check it).
+#pragma once
+
+#include "state/commitment.hpp"
+#include "state/records.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>  // lint: lookup-only, see AccountTable
+#include <vector>
+
+namespace clearnode {
+
+// Tables keyed by account id are hash tables: a block looks accounts up hundreds of thousands
+// of times, and a red-black tree over a million ids costs a cache miss per level. Ids are
+// chosen by users (a transfer may name any id), so the hash is keyed at random per process
+// (crypto's ShortHasher) against hash flooding. Their iteration order is therefore arbitrary:
+// every iteration below is order-free (inserting into another table, a set or a sort) and
+// says so, and what leaves for the store or the root is sorted by key (encode_changes).
+struct AccountIdHash {
+    size_t operator()(const AccountId& id) const noexcept;
+};
+template <typename Record>
+using AccountTable = std::unordered_map<AccountId, Record, AccountIdHash>;  // lint: lookup-only, see above
+
+// Typed reads. A returned pointer stays valid until the next write to, or merge into, the
+// view that returned it; nullptr means the record does not exist.
+class RecordReader {
+public:
+    virtual ~RecordReader() = default;
+    virtual const AccountRecord* account(const AccountId& id) const = 0;
+    // nullptr: the account has used no nonce yet (an empty window).
+    virtual const NonceWindow* nonces(const AccountId& id) const = 0;
+    virtual const MarketRecord* market(std::string_view symbol) const = 0;
+    virtual const ProtocolRecord& protocol() const = 0;
+    // Every market's symbol, ascending (markets exist from genesis on).
+    virtual std::vector<std::string> market_symbols() const = 0;
+    // Every account holding a non-zero position in `symbol`, ascending by id.
+    virtual std::vector<AccountId> holders(std::string_view symbol) const = 0;
+};
+
+// Writes over a base reader: a transaction's over its block's, a block's over the committed
+// records. Reads see this layer's writes first.
+class RecordLayer final : public RecordReader {
+public:
+    explicit RecordLayer(const RecordReader& base) : base_(&base) {}
+    // Never copied (see Overlay): layer one over another with layer().
+    RecordLayer(const RecordLayer&) = delete;
+    RecordLayer& operator=(const RecordLayer&) = delete;
+    RecordLayer layer() const { return RecordLayer(static_cast<const RecordReader&>(*this)); }
+
+    const AccountRecord* account(const AccountId& id) const override;
+    const NonceWindow* nonces(const AccountId& id) const override;
+    const MarketRecord* market(std::string_view symbol) const override;
+    const ProtocolRecord& protocol() const override;
+    std::vector<std::string> market_symbols() const override { return base_->market_symbols(); }
+    std::vector<AccountId> holders(std::string_view symbol) const override;
+
+    // An account is stored without its empty market entries (records.hpp).
+    void put(const AccountId& id, AccountRecord record);
+    void put(const AccountId& id, NonceWindow window);
+    void put(MarketRecord market);
+    void put(ProtocolRecord protocol);
+    // Moves this layer's writes into `parent`, the layer it was made over.
+    void merge_into(RecordLayer& parent);
+
+    // This layer's writes, ascending by id.
+    std::vector<std::pair<AccountId, const AccountRecord*>> accounts_written() const;
+    std::vector<std::pair<AccountId, const NonceWindow*>> nonces_written() const;
+    const std::map<std::string, MarketRecord, std::less<>>& markets_written() const { return markets_; }
+    const std::optional<ProtocolRecord>& protocol_written() const { return protocol_; }
+
+private:
+    const RecordReader* base_;
+    AccountTable<AccountRecord> accounts_;
+    AccountTable<NonceWindow> nonces_;
+    std::map<std::string, MarketRecord, std::less<>> markets_;
+    std::optional<ProtocolRecord> protocol_;
+};
+
+// The committed records of a store, decoded on first read and kept. The engine keeps one
+// across blocks and hands it each committed block (absorb), so that it always equals the
+// store; queries make a short-lived one. Account and nonce entries are bounded: past
+// `entries_max`, those least recently read are dropped (they are read again on demand).
+// Not thread-safe: reads fill the cache.
+class CommittedRecords final : public RecordReader {
+public:
+    static constexpr size_t entries_max_default = 1u << 18;
+    explicit CommittedRecords(const StateReader& store, size_t entries_max = entries_max_default);
+
+    const AccountRecord* account(const AccountId& id) const override;
+    const NonceWindow* nonces(const AccountId& id) const override;
+    const MarketRecord* market(std::string_view symbol) const override;
+    const ProtocolRecord& protocol() const override;
+    std::vector<std::string> market_symbols() const override;
+    std::vector<AccountId> holders(std::string_view symbol) const override;
+
+    // The store has just committed `block`'s writes: take them in as the committed records.
+    // Pointers handed out before are invalid afterwards.
+    void absorb(const RecordLayer& block);
+    // Forgets everything (after a failed commit, the store's state is what counts).
+    void clear();
+    size_t entries() const { return accounts_.size() + nonces_.size(); }
+
+private:
+    template <typename Record>
+    struct Slot {
+        std::optional<Record> record;  // nullopt: not in the store
+        uint64_t read_epoch = 0;
+    };
+    void trim();
+
+    const StateReader* store_;
+    size_t entries_max_;
+    uint64_t epoch_ = 0;  // one per absorbed block: the recency of a read
+    mutable AccountTable<Slot<AccountRecord>> accounts_;
+    mutable AccountTable<Slot<NonceWindow>> nonces_;
+    mutable std::map<std::string, std::optional<MarketRecord>, std::less<>> markets_;
+    mutable std::optional<ProtocolRecord> protocol_;
+};
+
+// The records a block changed, as the store's bytes: each changed entry with its committed
+// value (for the state root) and its new one, the "holder/" index included. Entries whose
+// bytes did not change are left out. Ascending by key.
+std::vector<EntryChange> encode_changes(const RecordLayer& block, const RecordReader& committed);
+
+// Typed reads and writes with the names records.hpp gives them over bytes.
+std::optional<AccountRecord> load_account(const RecordReader& s, const AccountId& id);
+NonceWindow load_nonces(const RecordReader& s, const AccountId& id);
+std::optional<MarketRecord> load_market(const RecordReader& s, std::string_view symbol);
+ProtocolRecord load_protocol(const RecordReader& s);
+std::vector<MarketRecord> load_markets(const RecordReader& s);
+inline std::vector<AccountId> holders(const RecordReader& s, std::string_view symbol) { return s.holders(symbol); }
+
+inline void save(RecordLayer& s, const AccountId& id, AccountRecord r) { s.put(id, std::move(r)); }
+inline void save(RecordLayer& s, const AccountId& id, NonceWindow r) { s.put(id, std::move(r)); }
+inline void save(RecordLayer& s, MarketRecord r) { s.put(std::move(r)); }
+inline void save(RecordLayer& s, ProtocolRecord r) { s.put(std::move(r)); }
+
+}  // namespace clearnode

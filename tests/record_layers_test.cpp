@@ -1,0 +1,129 @@
+// The typed record layers must store exactly what the byte-level path stores: the same
+// entries, the same "holder/" index, the same bytes, and so the same state root.
+#include "state/record_layers.hpp"
+#include "testkit.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace clearnode;
+using namespace clearnode::test;
+
+namespace {
+
+AccountRecord holding(int64_t collateral_usd, std::vector<std::pair<std::string, int64_t>> sizes) {
+    AccountRecord a;
+    a.collateral_usd = collateral_usd;
+    for (const auto& [market, size_lots] : sizes) a.entry(market).size_lots = size_lots;
+    return a;
+}
+
+// The committed store: alice holds BTC, bob holds BTC and ETH.
+MemoryStore committed_store() {
+    MemoryStore store;
+    Overlay view(store);
+    save(view, ProtocolRecord{7, 0, 7, 0});
+    save(view, MarketRecord{"BTC", 5, {{0, 50}}, 65'000'000'000, 0, 0, 0});
+    save(view, MarketRecord{"ETH", 4, {{0, 25}}, 3'000'000'000, 0, 0, 0});
+    save(view, id("alice"), holding(100, {{"BTC", 3}}));
+    save(view, id("bob"), holding(200, {{"BTC", -3}, {"ETH", 1}}));
+    NonceWindow w;
+    w.use(1);
+    save(view, id("alice"), w);
+    REQUIRE(store.commit(view.writes()).ok());
+    return store;
+}
+
+}  // namespace
+
+TEST_CASE("a transaction layer reads its own writes first and leaves its block alone until merged") {
+    const MemoryStore store = committed_store();
+    CommittedRecords committed(store);
+    RecordLayer block(committed);
+    REQUIRE(block.account(id("alice"))->collateral_usd == 100);
+    CHECK(block.account(id("carol")) == nullptr);
+    CHECK(block.nonces(id("bob")) == nullptr);
+    CHECK(block.market_symbols() == std::vector<std::string>{"BTC", "ETH"});
+    {
+        RecordLayer tx = block.layer();
+        save(tx, id("alice"), holding(50, {{"BTC", 3}}));
+        CHECK(tx.account(id("alice"))->collateral_usd == 50);
+        CHECK(block.account(id("alice"))->collateral_usd == 100);
+        // dropped: a rejection
+    }
+    CHECK(block.account(id("alice"))->collateral_usd == 100);
+    RecordLayer tx = block.layer();
+    save(tx, id("carol"), holding(5, {}));
+    ProtocolRecord p = tx.protocol();
+    p.fee_pool_usd = 3;
+    save(tx, p);
+    tx.merge_into(block);
+    CHECK(block.account(id("carol"))->collateral_usd == 5);
+    CHECK(block.protocol().fee_pool_usd == 3);
+    CHECK(committed.protocol().fee_pool_usd == 0);
+}
+
+TEST_CASE("holders see positions opened and closed in the layers above the committed index") {
+    const MemoryStore store = committed_store();
+    CommittedRecords committed(store);
+    CHECK(committed.holders("BTC") == (id("alice") < id("bob") ? std::vector{id("alice"), id("bob")} : std::vector{id("bob"), id("alice")}));
+    RecordLayer block(committed);
+    save(block, id("alice"), holding(100, {}));                // closes BTC
+    RecordLayer tx = block.layer();
+    save(tx, id("carol"), holding(1, {{"ETH", -1}}));          // opens ETH
+    CHECK(tx.holders("BTC") == std::vector{id("bob")});
+    auto eth = tx.holders("ETH");
+    CHECK(eth == (id("bob") < id("carol") ? std::vector{id("bob"), id("carol")} : std::vector{id("carol"), id("bob")}));
+    CHECK(block.holders("ETH") == std::vector{id("bob")});
+}
+
+TEST_CASE("a block's changes are the bytes the byte-level path writes, index included, unchanged records left out") {
+    const MemoryStore store = committed_store();
+    CommittedRecords committed(store);
+    RecordLayer block(committed);
+    Overlay bytes(store);
+    auto both = [&](const AccountId& who, const AccountRecord& r) {
+        save(block, who, r);
+        save(bytes, who, r);
+    };
+    both(id("alice"), holding(100, {{"ETH", 2}}));             // BTC closed, ETH opened
+    both(id("bob"), holding(200, {{"BTC", -3}, {"ETH", 1}}));   // unchanged
+    both(id("carol"), holding(9, {}));                          // new account
+    NonceWindow w = load_nonces(block, id("alice"));
+    w.use(2);
+    save(block, id("alice"), w);
+    save(bytes, id("alice"), w);
+    const auto changes = encode_changes(block, committed);
+    WriteSet expected;
+    for (const auto& [key, value] : bytes.writes())
+        if (store.get(key) != value) expected.emplace(key, value);
+    WriteSet got;
+    for (const auto& c : changes) {
+        CHECK(c.old_value == store.get(c.key));
+        got.emplace(c.key, c.new_value);
+    }
+    CHECK(got == expected);
+    CHECK(got.count(keys::account(id("bob"))) == 0);
+    CHECK(got.count(keys::holder("BTC", id("alice"))) == 1);
+    CHECK(std::is_sorted(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.key < b.key; }));
+}
+
+TEST_CASE("committed records stay equal to the store through absorb and trimming") {
+    MemoryStore store = committed_store();
+    CommittedRecords committed(store, 2);
+    const std::vector<std::string> names{"alice", "bob", "carol", "dave"};
+    for (size_t round = 0; round < 8; ++round) {
+        RecordLayer block(committed);
+        for (const auto& who : {names[round % 4], names[(round + 1) % 4]}) {
+            AccountRecord a = load_account(block, id(who)).value_or(AccountRecord{});
+            a.collateral_usd += 10;
+            save(block, id(who), a);
+        }
+        WriteSet writes;
+        for (auto& c : encode_changes(block, committed)) writes.emplace(c.key, c.new_value);
+        REQUIRE(store.commit(writes).ok());
+        committed.absorb(block);
+        CHECK(committed.entries() == 2);  // the older entries were dropped
+    }
+    for (const auto& who : names) CHECK(committed.account(id(who))->collateral_usd == load_account(store, id(who))->collateral_usd);
+    CHECK(load_account(store, id("dave"))->collateral_usd == 40);
+}
