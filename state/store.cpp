@@ -26,12 +26,6 @@ Status MemoryStore::commit(const WriteSet& writes) {
     return Status::success();
 }
 
-std::optional<std::string> ReadCache::get(std::string_view key) const {
-    auto it = cache_.find(key);
-    if (it == cache_.end()) it = cache_.emplace(std::string(key), base_->get(key)).first;
-    return it->second;
-}
-
 std::optional<std::string> Overlay::get(std::string_view key) const {
     auto it = writes_.find(key);
     if (it != writes_.end()) return it->second;

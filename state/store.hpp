@@ -85,20 +85,6 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// A read-through cache over a reader, for the span of one block: each committed entry is read
-// from the store at most once, and the state root's update finds the block's old values here.
-// Not thread-safe (reads fill the cache).
-class ReadCache final : public StateReader {
-public:
-    explicit ReadCache(const StateReader& base) : base_(&base) {}
-    std::optional<std::string> get(std::string_view key) const override;
-    void scan(std::string_view prefix, const ScanVisitor& visit) const override { base_->scan(prefix, visit); }
-
-private:
-    const StateReader* base_;
-    mutable std::map<std::string, std::optional<std::string>, std::less<>> cache_;
-};
-
 // Writes over a base view: a transaction over its block, a block over the committed store.
 // Reads see the writes first; scans merge both in key order.
 class Overlay final : public StateReader {
