@@ -217,7 +217,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
     const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
     stage_done(BlockStage::executed);
-    if (error = commit(block_view, next, result, bookkeeping); !error.empty()) return std::nullopt;
+    if (error = commit(std::move(block_view), next, result, bookkeeping); !error.empty()) return std::nullopt;
     assert(result.state_root == commitment_.root());
     return result;
 }
@@ -254,7 +254,7 @@ Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureC
     return receipt;
 }
 
-std::string Engine::commit(const RecordLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
+std::string Engine::commit(RecordLayer&& block_view, const ChainRecord& next_chain, BlockResult& result,
                           const BookkeepingWrites& bookkeeping) {
     std::vector<EntryChange> changes;
     try {
@@ -262,13 +262,17 @@ std::string Engine::commit(const RecordLayer& block_view, const ChainRecord& nex
     } catch (const StorageError& e) {
         return std::string("storage: ") + e.what();
     }
-    changes.push_back({keys::chain(), encode(chain_), encode(next_chain)});
+    EntryChange chain{keys::chain(), encode(chain_), encode(next_chain)};
+    auto at = std::lower_bound(changes.begin(), changes.end(), chain.key,
+                               [](const EntryChange& c, const std::string& key) { return c.key < key; });
+    changes.insert(at, std::move(chain));  // kept ascending: the WriteSet below is built in order
+    stage_done(BlockStage::encoded);
     StateCommitment next = commitment_;
     next.apply(changes, threads_);
     stage_done(BlockStage::root_updated);
     result.state_root = next.root();
     WriteSet writes;
-    for (auto& change : changes) writes.emplace(std::move(change.key), std::move(change.new_value));
+    for (auto& change : changes) writes.emplace_hint(writes.end(), std::move(change.key), std::move(change.new_value));
     writes.emplace(commitment_key, next.serialize());
     if (bookkeeping) {
         for (auto& [key, value] : bookkeeping(result)) {
@@ -281,7 +285,7 @@ std::string Engine::commit(const RecordLayer& block_view, const ChainRecord& nex
         return status.error;
     }
     stage_done(BlockStage::committed);
-    records_->absorb(block_view);
+    records_->absorb(std::move(block_view));
     commitment_ = next;
     chain_ = next_chain;
     return {};

@@ -51,8 +51,9 @@ using BookkeepingWrites = std::function<WriteSet(const BlockResult& result)>;
 // The stages of applying one block, in order. The engine reports the end of each to a
 // listener so that the node can time them; clearing itself never reads a clock.
 enum class BlockStage : uint8_t {
-    executed,      // every transaction applied to the block's overlay
-    root_updated,  // the state commitment folded over the block's writes
+    executed,      // every transaction applied to the block's record layer
+    encoded,       // the changed records encoded into the store's entries
+    root_updated,  // the state commitment folded over the changed entries
     committed,     // the store's atomic write returned
 };
 using BlockStageListener = std::function<void(BlockStage)>;
@@ -107,7 +108,7 @@ public:
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
     Receipt apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
-    std::string commit(const RecordLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
+    std::string commit(RecordLayer&& block_view, const ChainRecord& next_chain, BlockResult& result,
                        const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {
         if (stage_listener_) stage_listener_(stage);

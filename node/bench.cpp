@@ -67,6 +67,7 @@ struct Phase {
     double decode_s = 0;
     double verify_s = 0;
     double execute_s = 0;
+    double encode_s = 0;
     double root_s = 0;
     double commit_s = 0;
     std::vector<double> commit_ms;
@@ -88,6 +89,7 @@ public:
         last_ = now;
         switch (stage) {
             case BlockStage::executed: phase_->execute_s += s; break;
+            case BlockStage::encoded: phase_->encode_s += s; break;
             case BlockStage::root_updated: phase_->root_s += s; break;
             case BlockStage::committed:
                 phase_->commit_s += s;
@@ -312,6 +314,7 @@ void print_table(const Json& r, std::ostream& out) {
         num("preverified_ratio", 3) + " of the rocksdb floor (" + num("rocksdb_floor_tps") + " tx/s at " +
             num("entries_per_tx", 2) + " entries/tx)");
     row("apply only tx/s", num("apply_only_tps"));
+    row("encode changed records us/tx", num("encode_us_per_tx", 2));
     row("state-root update us/tx", num("root_update_us_per_tx", 2), num("root_share", 3) + " of block time");
     row("block commit ms p50 / p99 / max", num("commit_ms_p50", 1) + " / " + num("commit_ms_p99", 1) + " / " + num("commit_ms_max", 1));
     row("pre-verified block ms p50 / p99 / max", num("block_ms_p50", 1) + " / " + num("block_ms_p99", 1) + " / " + num("block_ms_max", 1));
@@ -440,6 +443,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["rocksdb_floor_tps"] = ratio(r["rocksdb_put_limit_per_s"].get<double>(), r["entries_per_tx"].get<double>());
     r["preverified_ratio"] = ratio(pv.tps(), r["rocksdb_floor_tps"].get<double>());
     r["apply_only_tps"] = ratio(static_cast<double>(pv.txs), pv.execute_s);
+    r["encode_us_per_tx"] = ratio(pv.encode_s * 1e6, static_cast<double>(pv.txs));
     r["root_update_us_per_tx"] = ratio(pv.root_s * 1e6, static_cast<double>(pv.txs));
     r["root_share"] = ratio(pv.root_s, pv.wall_s);
 

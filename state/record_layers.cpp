@@ -139,12 +139,17 @@ std::vector<std::string> CommittedRecords::market_symbols() const {
 // The store's "holder/" index is the committed one: exactly what this view must answer.
 std::vector<AccountId> CommittedRecords::holders(std::string_view symbol) const { return clearnode::holders(*store_, symbol); }
 
-void CommittedRecords::absorb(const RecordLayer& block) {
+void CommittedRecords::absorb(RecordLayer&& block) {
     ++epoch_;
-    for (const auto& [id, record] : block.accounts_written()) accounts_.insert_or_assign(id, Slot<AccountRecord>{*record, epoch_});
-    for (const auto& [id, window] : block.nonces_written()) nonces_.insert_or_assign(id, Slot<NonceWindow>{*window, epoch_});
-    for (const auto& [symbol, market] : block.markets_written()) markets_.insert_or_assign(symbol, market);
-    if (block.protocol_written()) protocol_ = *block.protocol_written();
+    // Order-free: each entry replaces the cached one.
+    for (auto& [id, record] : block.accounts_) accounts_.insert_or_assign(id, Slot<AccountRecord>{std::move(record), epoch_});
+    for (auto& [id, window] : block.nonces_) nonces_.insert_or_assign(id, Slot<NonceWindow>{std::move(window), epoch_});
+    for (auto& [symbol, market] : block.markets_) markets_.insert_or_assign(symbol, std::move(market));
+    if (block.protocol_) protocol_ = *block.protocol_;
+    block.accounts_.clear();
+    block.nonces_.clear();
+    block.markets_.clear();
+    block.protocol_.reset();
     trim();
 }
 

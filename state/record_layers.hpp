@@ -79,6 +79,8 @@ public:
     // Moves this layer's writes into `parent`, the layer it was made over.
     void merge_into(RecordLayer& parent);
 
+    friend class CommittedRecords;  // absorb moves a committed block's writes out
+
     // This layer's writes, ascending by id.
     std::vector<std::pair<AccountId, const AccountRecord*>> accounts_written() const;
     std::vector<std::pair<AccountId, const NonceWindow*>> nonces_written() const;
@@ -110,9 +112,9 @@ public:
     std::vector<std::string> market_symbols() const override;
     std::vector<AccountId> holders(std::string_view symbol) const override;
 
-    // The store has just committed `block`'s writes: take them in as the committed records.
-    // Pointers handed out before are invalid afterwards.
-    void absorb(const RecordLayer& block);
+    // The store has just committed `block`'s writes: take them in (moved out of `block`) as
+    // the committed records. Pointers handed out before are invalid afterwards.
+    void absorb(RecordLayer&& block);
     // Forgets everything (after a failed commit, the store's state is what counts).
     void clear();
     size_t entries() const { return accounts_.size() + nonces_.size(); }

@@ -121,7 +121,7 @@ TEST_CASE("committed records stay equal to the store through absorb and trimming
         WriteSet writes;
         for (auto& c : encode_changes(block, committed)) writes.emplace(c.key, c.new_value);
         REQUIRE(store.commit(writes).ok());
-        committed.absorb(block);
+        committed.absorb(std::move(block));
         CHECK(committed.entries() == 2);  // the older entries were dropped
     }
     for (const auto& who : names) CHECK(committed.account(id(who))->collateral_usd == load_account(store, id(who))->collateral_usd);
