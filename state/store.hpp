@@ -67,6 +67,8 @@ struct RocksOptions {
     // process has open for writing), keeping its own logs in this directory.
     std::string secondary_path;
     bool sync_writes = true;
+    // RocksDB's memory: one cache for data, index and filter blocks, to which the memtables
+    // (a quarter of it) are charged too.
     size_t block_cache_mb = 256;
 };
 
@@ -74,7 +76,11 @@ class RocksStore final : public Store {
 public:
     // The store at `path`, or the reason it could not be opened.
     static std::unique_ptr<RocksStore> open(const std::string& path, const RocksOptions& options, std::string& error);
+    // Closes the store (see close()).
     ~RocksStore() override;
+    // Flushes the memtables of a writable store to table files and closes it, so that the
+    // next open replays no write-ahead log. Nothing else may be called afterwards.
+    Status close();
     std::optional<std::string> get(std::string_view key) const override;
     void scan(std::string_view prefix, const ScanVisitor& visit) const override;
     Status commit(const WriteSet& writes) override;
