@@ -1,8 +1,7 @@
 #include "state/commitment.hpp"
 
-#include "ledger/codec.hpp"
-
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <functional>
 #include <thread>
@@ -14,29 +13,44 @@ namespace {
 constexpr std::string_view leaf_domain = "clearnode/leaf/v1";
 constexpr std::string_view root_domain = "clearnode/root/v1";
 
-std::array<uint16_t, StateCommitment::lanes> leaf(std::string_view key, std::string_view value) {
-    Writer w;
-    w.raw(as_bytes(leaf_domain));
-    w.bytes(key);
-    w.bytes(value);
-    const Hash32 seed = blake2b_256(as_bytes(w.data()));
-    std::array<uint8_t, 2 * StateCommitment::lanes> stream;
-    expand_seed(seed, stream);
-    std::array<uint16_t, StateCommitment::lanes> out;
-    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint16_t>(stream[2 * i] | stream[2 * i + 1] << 8);
-    return out;
+using Lanes = std::array<uint16_t, StateCommitment::lanes>;
+
+void update_length(Hasher& h, size_t length) {
+    assert(length <= UINT32_MAX);
+    const std::array<uint8_t, 4> le{static_cast<uint8_t>(length), static_cast<uint8_t>(length >> 8),
+                                    static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 24)};
+    h.update(as_bytes(le));
+}
+
+// leaf(k, v), computed without per-leaf copies: the seed is hashed in parts (the codec's
+// layout, u32 LE lengths) rather than from one concatenated buffer, and the keystream is
+// written straight into the lanes, which are its little-endian u16s.
+void leaf(std::string_view key, std::string_view value, Lanes& out) {
+    Hasher h;
+    h.update(leaf_domain);
+    update_length(h, key.size());
+    h.update(key);
+    update_length(h, value.size());
+    h.update(value);
+    const Hash32 seed = h.finish();
+    static_assert(sizeof(Lanes) == 2 * StateCommitment::lanes);
+    expand_seed(seed, std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), sizeof(Lanes)));
+    if constexpr (std::endian::native != std::endian::little)
+        for (uint16_t& lane : out) lane = static_cast<uint16_t>(lane >> 8 | lane << 8);
 }
 
 }  // namespace
 
 // Lane arithmetic is modulo 2^16 by design (the lattice hash's group), on unsigned integers.
 void StateCommitment::add(std::string_view key, std::string_view value) {
-    const auto l = leaf(key, value);
+    Lanes l;
+    leaf(key, value, l);
     for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + l[i]);
 }
 
 void StateCommitment::remove(std::string_view key, std::string_view value) {
-    const auto l = leaf(key, value);
+    Lanes l;
+    leaf(key, value, l);
     for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] - l[i]);
 }
 
