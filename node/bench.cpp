@@ -316,7 +316,8 @@ void print_table(const Json& r, std::ostream& out) {
     row("apply only tx/s", num("apply_only_tps"));
     row("encode changed records us/tx", num("encode_us_per_tx", 2));
     row("state-root update us/tx", num("root_update_us_per_tx", 2), num("root_share", 3) + " of block time");
-    row("block commit ms p50 / p99 / max", num("commit_ms_p50", 1) + " / " + num("commit_ms_p99", 1) + " / " + num("commit_ms_max", 1));
+    row("block commit ms p50 / p99 / max", num("commit_ms_p50", 1) + " / " + num("commit_ms_p99", 1) + " / " + num("commit_ms_max", 1),
+        "p99 " + num("preverified_commit_ms_p99", 1) + " in the pre-verified run alone");
     row("pre-verified block ms p50 / p99 / max", num("block_ms_p50", 1) + " / " + num("block_ms_p99", 1) + " / " + num("block_ms_max", 1));
     row("node start on this database ms", num("open_ms", 1));
     row("peak rss MB", num("peak_rss_mb"), "of which the generated workload about " + num("workload_mb") + " MB");
@@ -453,6 +454,9 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["commit_ms_p50"] = percentile(commit_ms, 0.50);
     r["commit_ms_p99"] = percentile(commit_ms, 0.99);
     r["commit_ms_max"] = percentile(commit_ms, 1.0);
+    // The pre-verified run's commits alone: in the signed run, verification of the next blocks
+    // shares the cores with each commit.
+    r["preverified_commit_ms_p99"] = percentile(pv.commit_ms, 0.99);
     r["block_ms_p50"] = percentile(pv.block_ms, 0.50);
     r["block_ms_p99"] = percentile(pv.block_ms, 0.99);
     r["block_ms_max"] = percentile(pv.block_ms, 1.0);
