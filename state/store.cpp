@@ -1,6 +1,5 @@
 #include "state/store.hpp"
 
-#include <cassert>
 #include <vector>
 
 namespace clearnode {
@@ -61,12 +60,6 @@ void Overlay::put(std::string_view key, std::string value) {
 
 void Overlay::erase(std::string_view key) {
     writes_.insert_or_assign(std::string(key), std::optional<std::string>());
-}
-
-void Overlay::merge_into(Overlay& parent) {
-    assert(base_ == &parent);
-    for (auto& [key, value] : writes_) parent.writes_.insert_or_assign(key, std::move(value));
-    writes_.clear();
 }
 
 }  // namespace clearnode

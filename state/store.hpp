@@ -91,27 +91,20 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// Writes over a base view: a transaction over its block, a block over the committed store.
-// Reads see the writes first; scans merge both in key order.
+// Byte-level writes over a base view (genesis, tests): reads see the writes first; scans merge
+// both in key order. Blocks apply through the typed layers of state/record_layers.hpp.
 class Overlay final : public StateReader {
 public:
     explicit Overlay(const StateReader& base) : base_(&base) {}
-    // Never copied: for `Overlay tx(block)` the copy constructor would win over the one above
-    // and copy every write of the block into each transaction's overlay (quadratic in the
-    // block). Layer one over another with layer().
+    // Never copied: `Overlay b(a)` must mean "writes over a" (construct from a StateReader&),
+    // not a copy of a's writes.
     Overlay(const Overlay&) = delete;
     Overlay& operator=(const Overlay&) = delete;
-    // A new overlay whose base is this one (a transaction's over its block's).
-    Overlay layer() const { return Overlay(static_cast<const StateReader&>(*this)); }
     std::optional<std::string> get(std::string_view key) const override;
     void scan(std::string_view prefix, const ScanVisitor& visit) const override;
     void put(std::string_view key, std::string value);
     void erase(std::string_view key);
     const WriteSet& writes() const { return writes_; }
-    const StateReader& base() const { return *base_; }
-    // Moves this overlay's writes into `parent`, the overlay it was layered over.
-    void merge_into(Overlay& parent);
-    void clear() { writes_.clear(); }
 
 private:
     const StateReader* base_;

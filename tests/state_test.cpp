@@ -125,7 +125,7 @@ TEST_CASE("overlay reads and scans merge writes over the base in key order") {
     Overlay block(base);
     block.put("a/3", "3");
     block.erase("a/2");
-    Overlay tx = block.layer();
+    Overlay tx(static_cast<const StateReader&>(block));
     tx.put("a/0", "0");
     tx.put("a/4", "four");
     CHECK(tx.writes().size() == 2);  // its own writes only, not a copy of the block's
@@ -137,9 +137,7 @@ TEST_CASE("overlay reads and scans merge writes over the base in key order") {
     CHECK(seen == std::vector<std::string>{"a/0=0", "a/1=1", "a/3=3", "a/4=four"});
     CHECK_FALSE(tx.get("a/2"));
     CHECK(*base.get("a/2") == "2");
-    tx.merge_into(block);
-    CHECK(*block.get("a/0") == "0");
-    CHECK(tx.writes().empty());
+    CHECK_FALSE(block.get("a/0"));  // the layer below does not see the writes above it
 }
 
 TEST_CASE("records round-trip and the nonce window keeps the 100 highest") {
