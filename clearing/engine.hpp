@@ -63,7 +63,8 @@ public:
     // Writes the genesis state (height 0) into an empty store and commits it.
     static std::unique_ptr<Engine> genesis(Store& store, const Genesis& genesis, std::string& error);
     // An engine over a store that holds a committed state. With verify_root, the state root
-    // is recomputed from every entry (O(state)) and must match the stored accumulator.
+    // is recomputed from every entry (O(state)) and must match the stored accumulator;
+    // without, opening reads the singletons and markets only (O(markets)).
     static std::unique_ptr<Engine> open(Store& store, bool verify_root, std::string& error);
 
     // Applies and commits one block. The header must have height = height() + 1 and a time

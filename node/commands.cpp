@@ -99,19 +99,6 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
     return apply_verified_ahead(engine, pool, next, apply) ? exit_ok : exit_internal;
 }
 
-std::unique_ptr<RocksStore> open_home(const std::string& home, bool read_only, std::ostream& err) {
-    if (!fs::exists(state_dir(home))) {
-        err << "error: " << home << ": no node here (run `clearnode init` first)\n";
-        return nullptr;
-    }
-    std::string error;
-    RocksOptions options;
-    options.read_only = read_only;
-    auto store = RocksStore::open(state_dir(home), options, error);
-    if (!store) err << "error: " << state_dir(home) << ": " << error << "\n";
-    return store;
-}
-
 }  // namespace
 
 int cmd_keygen(const std::string& out_path, std::ostream& out, std::ostream& err) {
@@ -225,19 +212,12 @@ int cmd_sign(const SignOptions& options, std::istream& in, std::ostream& out, st
 
 int cmd_apply(const std::string& home, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {
     std::string error;
-    auto lock = fs::exists(state_dir(home)) ? HomeLock::acquire(home, error) : nullptr;
-    if (fs::exists(state_dir(home)) && !lock) {
+    auto node = open_for_writing(home, options.start, error);
+    if (!node) {
         err << "error: " << error << "\n";
         return exit_internal;
     }
-    auto store = open_home(home, false, err);
-    if (!store) return exit_internal;
-    auto engine = Engine::open(*store, false, error);
-    if (!engine) {
-        err << "error: " << home << ": " << error << "\n";
-        return exit_internal;
-    }
-    return run_blocks(*engine, options, true, out, err);
+    return run_blocks(*node->engine, options, true, out, err);
 }
 
 int cmd_replay(const std::string& genesis_path, const BlockRunOptions& options, std::ostream& out, std::ostream& err) {

@@ -2,6 +2,8 @@
 // results on `out`, messages on `err`. main.cpp only wires CLI11 to these.
 #pragma once
 
+#include "node/open.hpp"
+
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -22,6 +24,7 @@ struct BlockRunOptions {
     std::vector<std::string> block_paths;
     std::string receipts_path;  // empty: no receipts
     unsigned verify_threads = 1;
+    StartOptions start;  // apply only: how the home's node starts
 };
 int cmd_apply(const std::string& home, const BlockRunOptions& options, std::ostream& out, std::ostream& err);
 int cmd_replay(const std::string& genesis_path, const BlockRunOptions& options, std::ostream& out, std::ostream& err);

@@ -12,6 +12,22 @@
 #include <thread>
 #include <unistd.h>
 
+namespace {
+
+// The options of a command that opens a node's home for writing (`apply`, `run`).
+void add_start_options(CLI::App& command, clearnode::cli::StartOptions& start) {
+    command.add_flag("--verify-state", start.verify_state,
+                     "recompute the state root from every entry before starting (O(state)); refuse a mismatch");
+    command.add_option("--cache-mb", start.cache_mb, "RocksDB block cache, memtables included")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+        ->capture_default_str();
+    command.add_option("--record-cache", start.record_cache_entries, "account and nonce records kept decoded between blocks")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+        ->capture_default_str();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace clearnode::cli;
     CLI::App app{"clearnode: a deterministic clearinghouse for cross-margin perpetual futures"};
@@ -48,6 +64,7 @@ int main(int argc, char** argv) {
     apply->add_option("--receipts", run_options.receipts_path, "append receipt lines to this file");
     apply->add_option("--verify-threads", run_options.verify_threads, "signature verification threads")->check(CLI::Range(1u, 256u));
     apply->add_option("blocks", run_options.block_paths, "block files (JSON Lines)")->required();
+    add_start_options(*apply, run_options.start);
 
     auto* replay = app.add_subcommand("replay", "re-execute blocks in memory: block files from --genesis, or a node's block log");
     auto* replay_genesis = replay->add_option("--genesis", genesis_path, "genesis JSON (with block files)");
@@ -67,6 +84,7 @@ int main(int argc, char** argv) {
     run->add_option("--verify-threads", node_options.verify_threads, "signature verification threads (default: all cores)")
         ->check(CLI::Range(1u, 256u));
     run->add_option("--log-format", log_format, "status lines: text or json")->check(CLI::IsMember({"text", "json"}));
+    add_start_options(*run, node_options.start);
 
     auto* submit = app.add_subcommand("submit", "hand transaction files to a running node (DIR/inbox)");
     submit->add_option("--home", home, "node directory")->required();

@@ -19,21 +19,24 @@ bool has_state(const std::string& home, std::string& error) {
 }
 }  // namespace
 
-std::optional<WritableNode> open_for_writing(const std::string& home, std::string& error) {
+std::optional<WritableNode> open_for_writing(const std::string& home, const StartOptions& options, std::string& error) {
     if (!has_state(home, error)) return std::nullopt;
     WritableNode node;
     node.lock = HomeLock::acquire(home, error);
     if (!node.lock) return std::nullopt;
-    node.store = RocksStore::open(state_dir(home), RocksOptions{}, error);
+    RocksOptions rocks_options;
+    rocks_options.block_cache_mb = options.cache_mb;
+    node.store = RocksStore::open(state_dir(home), rocks_options, error);
     if (!node.store) {
         error = state_dir(home) + ": " + error;
         return std::nullopt;
     }
-    node.engine = Engine::open(*node.store, true, error);
+    node.engine = Engine::open(*node.store, options.verify_state, error);
     if (!node.engine) {
         error = state_dir(home) + ": refusing to start on this state: " + error;
         return std::nullopt;
     }
+    node.engine->set_record_cache_entries(options.record_cache_entries);
     try {
         if (auto problem = check_log_head(*node.store, *node.engine); !problem.empty()) {
             error = state_dir(home) + ": refusing to start on this state: " + problem;

@@ -18,10 +18,24 @@ struct WritableNode {
     std::unique_ptr<Engine> engine;
 };
 
+// How a writing node starts and what it may keep in memory.
+struct StartOptions {
+    // Recompute the state root from every entry before starting (O(state): seconds at a
+    // million accounts) and refuse a state that does not hash to its stored root. Without it
+    // the stored accumulator is trusted: RocksDB checks the checksum of every block it reads
+    // (a flipped bit stops the node), and `replay --home DIR --verify` re-executes the log.
+    bool verify_state = false;
+    // RocksDB's block cache, to which its memtables are charged.
+    size_t cache_mb = 256;
+    // Account and nonce records kept decoded between blocks (least recently read dropped).
+    size_t record_cache_entries = CommittedRecords::entries_max_default;
+};
+
 // Takes DIR's lock, opens its store and refuses a state that fails its own checks: a missing
-// record, a state that does not hash to its stored root, a block log that does not end at the
-// state's height with the root and block hash the node published. Nullopt and `error` else.
-std::optional<WritableNode> open_for_writing(const std::string& home, std::string& error);
+// record, a block log that does not end at the state's height with the root and block hash
+// the node published, and with verify_state a state that does not hash to its stored root.
+// Nullopt and `error` else.
+std::optional<WritableNode> open_for_writing(const std::string& home, const StartOptions& options, std::string& error);
 
 // A consistent read-only view of DIR's store, also while a node writes it (a RocksDB
 // secondary, whose own files live in a temporary directory removed on destruction).

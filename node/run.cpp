@@ -314,7 +314,7 @@ int Node::run() {
 
 int cmd_run(const RunOptions& options, std::ostream& out, std::ostream& err) {
     std::string error;
-    auto node = open_for_writing(options.home, error);
+    auto node = open_for_writing(options.home, options.start, error);
     if (!node) {
         err << "error: " << error << "\n";
         return exit_internal;

@@ -4,6 +4,8 @@
 // line. SIGINT/SIGTERM: the block in progress is committed, then the node exits 0.
 #pragma once
 
+#include "node/open.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
@@ -17,6 +19,7 @@ struct RunOptions {
     size_t block_txs = 10'000;
     unsigned verify_threads = 1;
     bool json_log = false;
+    StartOptions start;
 };
 
 int cmd_run(const RunOptions& options, std::ostream& out, std::ostream& err);
