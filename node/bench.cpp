@@ -281,6 +281,7 @@ std::string validate(const BenchOptions& o) {
     if (o.threads < 1) return "--threads must be at least 1";
     if (o.skew != "zipf" && o.skew != "uniform") return "--skew must be zipf or uniform";
     if (o.cache_mb < 1) return "--cache-mb must be at least 1";
+    if (o.record_cache_entries < 1) return "--record-cache must be at least 1";
     return {};
 }
 
@@ -368,6 +369,8 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["threads"] = options.threads;
     r["mix"] = options.mix;
     r["skew"] = options.skew;
+    r["cache_mb"] = options.cache_mb;
+    r["record_cache"] = options.record_cache_entries;
     r["load_1m_start"] = load_1m();
 
     // Generation, untimed.
@@ -400,6 +403,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     }
     node.store = std::make_unique<CountingStore>(*node.rocks);
     node.engine = Engine::genesis(*node.store, workload.genesis(), error);
+    if (node.engine) node.engine->set_record_cache_entries(options.record_cache_entries);
     if (!node.engine || !fund_accounts(node, workload, options.block_txs, progress, error)) {
         err << "error: " << error << "\n";
         return exit_internal;

@@ -4,6 +4,8 @@
 // block commit latency, memory and disk. Prints a table, or one JSON object with --json.
 #pragma once
 
+#include "state/record_layers.hpp"
+
 #include <cstddef>
 #include <iosfwd>
 #include <string>
@@ -20,6 +22,7 @@ struct BenchOptions {
     bool json = false;
     std::string dir;  // where the databases go; empty: a new directory in the temp directory
     size_t cache_mb = 256;
+    size_t record_cache_entries = CommittedRecords::entries_max_default;
 };
 
 int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err);

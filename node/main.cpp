@@ -124,6 +124,8 @@ int main(int argc, char** argv) {
     bench->add_option("--mix", bench_options.mix, "transaction types, comma-separated, each optionally TYPE:WEIGHT")->capture_default_str();
     bench->add_option("--skew", bench_options.skew, "how parties are drawn")->check(CLI::IsMember({"zipf", "uniform"}))->capture_default_str();
     bench->add_option("--cache-mb", bench_options.cache_mb, "RocksDB block cache")->capture_default_str();
+    bench->add_option("--record-cache", bench_options.record_cache_entries, "account and nonce records kept decoded between blocks")
+        ->capture_default_str();
     bench->add_option("--dir", bench_options.dir, "where to create the work directory (default: the temp directory)");
     bench->add_flag("--json", bench_options.json, "print one JSON object instead of a table");
 

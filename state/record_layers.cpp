@@ -25,7 +25,7 @@ std::vector<std::pair<AccountId, const Record*>> ascending_by_id(const AccountTa
 
 }  // namespace
 
-size_t AccountIdHash::operator()(const AccountId& id) const noexcept {
+size_t AccountIdHash::operator()(const AccountId& id) const {
     static const ShortHasher hasher;  // one random key per process
     return static_cast<size_t>(hasher(as_bytes(id)));
 }
