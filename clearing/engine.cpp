@@ -198,7 +198,8 @@ std::optional<BlockResult> Engine::apply_block(const Block& block, unsigned veri
 std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
                                                        std::string& error, const BookkeepingWrites& bookkeeping) {
     auto pending = execute_block(block, checks, nullptr, error);
-    if (!pending || !seal_block(*pending, bookkeeping, error)) return std::nullopt;
+    if (!pending || !seal_block(*pending, nullptr, bookkeeping, error)) return std::nullopt;
+    start_commit(*pending);
     pending->commit(threads_);
     return finish_block(std::move(pending), error);
 }
@@ -206,7 +207,6 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
 std::unique_ptr<PendingBlock> Engine::execute_block(const Block& block, std::span<const SignatureCheck> checks,
                                                     const PendingBlock* after, std::string& error) {
     assert(checks.size() == block.txs.size());
-    assert(after == nullptr || after->step_ != PendingBlock::Step::failed);
     const ChainRecord& tip = after != nullptr ? after->chain_ : chain_;
     if (block.header.height != tip.height + 1) {
         error = "block height " + std::to_string(block.header.height) + " does not follow " + std::to_string(tip.height);
@@ -220,6 +220,7 @@ std::unique_ptr<PendingBlock> Engine::execute_block(const Block& block, std::spa
         error = "too many transactions in one block";
         return nullptr;
     }
+    report(BlockStage::execute, false);
     const RecordReader& base = after != nullptr ? static_cast<const RecordReader&>(after->layer_) : *records_;
     std::unique_ptr<PendingBlock> pending(new PendingBlock(base, store_, stage_listener_));
     BlockResult& result = pending->result_;
@@ -240,39 +241,51 @@ std::unique_ptr<PendingBlock> Engine::execute_block(const Block& block, std::spa
     }
     result.block_hash = block_hash(block.header, tip.last_block_hash, tx_hashes);
     pending->chain_ = ChainRecord{block.header.height, block.header.time_ms, result.block_hash};
-    stage_done(BlockStage::executed);
+    report(BlockStage::execute, true);
     return pending;
 }
 
-bool Engine::seal_block(PendingBlock& block, BookkeepingWrites bookkeeping, std::string& error) {
+bool Engine::seal_block(PendingBlock& block, const PendingBlock* after, BookkeepingWrites bookkeeping, std::string& error) {
     assert(block.step_ == PendingBlock::Step::executed);
-    // The block it executed after is committed and absorbed now: the records below are ours.
-    assert(block.height() == chain_.height + 1);
-    block.layer_.rebase(*records_);
+    report(BlockStage::encode, false);
+    // The state the block executed on: `after`'s records over the committed ones.
+    const RecordReader& before = after != nullptr ? static_cast<const RecordReader&>(after->layer_) : *records_;
+    const ChainRecord& chain_before = after != nullptr ? after->chain_ : chain_;
+    assert(block.height() == chain_before.height + 1);
     try {
-        block.changes_ = encode_changes(block.layer_, *records_);
+        block.changes_ = encode_changes(block.layer_, before);
     } catch (const StorageError& e) {
         error = std::string("storage: ") + e.what();
         return false;
     }
-    EntryChange chain{keys::chain(), encode(chain_), encode(block.chain_)};
+    EntryChange chain{keys::chain(), encode(chain_before), encode(block.chain_)};
     auto at = std::lower_bound(block.changes_.begin(), block.changes_.end(), chain.key,
                                [](const EntryChange& c, const std::string& key) { return c.key < key; });
     block.changes_.insert(at, std::move(chain));  // kept ascending: the WriteSet is built in order
-    block.commitment_ = commitment_;
     block.bookkeeping_ = std::move(bookkeeping);
     block.step_ = PendingBlock::Step::sealed;
-    stage_done(BlockStage::encoded);
+    report(BlockStage::encode, true);
     return true;
 }
 
+void Engine::start_commit(PendingBlock& block) {
+    assert(block.step_ == PendingBlock::Step::sealed);
+    // The block it executed after is committed and absorbed now: the records below are ours.
+    assert(block.height() == chain_.height + 1);
+    block.layer_.rebase(*records_);
+    block.commitment_ = commitment_;
+    block.step_ = PendingBlock::Step::started;
+}
+
 void PendingBlock::commit(unsigned root_threads) {
-    assert(step_ == Step::sealed);
-    const auto stage_done = [this](BlockStage stage) {
-        if (*listener_) (*listener_)(stage);
+    assert(step_ == Step::started);
+    const auto report = [this](BlockStage stage, bool done) {
+        if (*listener_) (*listener_)(stage, done);
     };
+    report(BlockStage::root, false);
     commitment_.apply(changes_, root_threads);
-    stage_done(BlockStage::root_updated);
+    report(BlockStage::root, true);
+    report(BlockStage::write, false);
     result_.state_root = commitment_.root();
     WriteSet writes;
     for (auto& change : changes_) writes.emplace_hint(writes.end(), std::move(change.key), std::move(change.new_value));
@@ -300,7 +313,7 @@ void PendingBlock::commit(unsigned root_threads) {
         return;
     }
     step_ = Step::committed;
-    stage_done(BlockStage::committed);
+    report(BlockStage::write, true);
 }
 
 std::optional<BlockResult> Engine::finish_block(std::unique_ptr<PendingBlock> block, std::string& error) {
