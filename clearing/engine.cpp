@@ -198,8 +198,7 @@ std::optional<BlockResult> Engine::apply_block(const Block& block, unsigned veri
 std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
                                                        std::string& error, const BookkeepingWrites& bookkeeping) {
     auto pending = execute_block(block, checks, nullptr, error);
-    if (!pending || !seal_block(*pending, nullptr, bookkeeping, error)) return std::nullopt;
-    start_commit(*pending);
+    if (!pending || !seal_block(*pending, bookkeeping, error)) return std::nullopt;
     pending->commit(threads_);
     return finish_block(std::move(pending), error);
 }
@@ -207,6 +206,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
 std::unique_ptr<PendingBlock> Engine::execute_block(const Block& block, std::span<const SignatureCheck> checks,
                                                     const PendingBlock* after, std::string& error) {
     assert(checks.size() == block.txs.size());
+    assert(after == nullptr || after->step_ != PendingBlock::Step::failed);
     const ChainRecord& tip = after != nullptr ? after->chain_ : chain_;
     if (block.header.height != tip.height + 1) {
         error = "block height " + std::to_string(block.header.height) + " does not follow " + std::to_string(tip.height);
@@ -220,7 +220,6 @@ std::unique_ptr<PendingBlock> Engine::execute_block(const Block& block, std::spa
         error = "too many transactions in one block";
         return nullptr;
     }
-    report(BlockStage::execute, false);
     const RecordReader& base = after != nullptr ? static_cast<const RecordReader&>(after->layer_) : *records_;
     std::unique_ptr<PendingBlock> pending(new PendingBlock(base, store_, stage_listener_));
     BlockResult& result = pending->result_;
@@ -241,51 +240,39 @@ std::unique_ptr<PendingBlock> Engine::execute_block(const Block& block, std::spa
     }
     result.block_hash = block_hash(block.header, tip.last_block_hash, tx_hashes);
     pending->chain_ = ChainRecord{block.header.height, block.header.time_ms, result.block_hash};
-    report(BlockStage::execute, true);
+    stage_done(BlockStage::executed);
     return pending;
 }
 
-bool Engine::seal_block(PendingBlock& block, const PendingBlock* after, BookkeepingWrites bookkeeping, std::string& error) {
+bool Engine::seal_block(PendingBlock& block, BookkeepingWrites bookkeeping, std::string& error) {
     assert(block.step_ == PendingBlock::Step::executed);
-    report(BlockStage::encode, false);
-    // The state the block executed on: `after`'s records over the committed ones.
-    const RecordReader& before = after != nullptr ? static_cast<const RecordReader&>(after->layer_) : *records_;
-    const ChainRecord& chain_before = after != nullptr ? after->chain_ : chain_;
-    assert(block.height() == chain_before.height + 1);
+    // The block it executed after is committed and absorbed now: the records below are ours.
+    assert(block.height() == chain_.height + 1);
+    block.layer_.rebase(*records_);
     try {
-        block.changes_ = encode_changes(block.layer_, before);
+        block.changes_ = encode_changes(block.layer_, *records_);
     } catch (const StorageError& e) {
         error = std::string("storage: ") + e.what();
         return false;
     }
-    EntryChange chain{keys::chain(), encode(chain_before), encode(block.chain_)};
+    EntryChange chain{keys::chain(), encode(chain_), encode(block.chain_)};
     auto at = std::lower_bound(block.changes_.begin(), block.changes_.end(), chain.key,
                                [](const EntryChange& c, const std::string& key) { return c.key < key; });
     block.changes_.insert(at, std::move(chain));  // kept ascending: the WriteSet is built in order
+    block.commitment_ = commitment_;
     block.bookkeeping_ = std::move(bookkeeping);
     block.step_ = PendingBlock::Step::sealed;
-    report(BlockStage::encode, true);
+    stage_done(BlockStage::encoded);
     return true;
 }
 
-void Engine::start_commit(PendingBlock& block) {
-    assert(block.step_ == PendingBlock::Step::sealed);
-    // The block it executed after is committed and absorbed now: the records below are ours.
-    assert(block.height() == chain_.height + 1);
-    block.layer_.rebase(*records_);
-    block.commitment_ = commitment_;
-    block.step_ = PendingBlock::Step::started;
-}
-
 void PendingBlock::commit(unsigned root_threads) {
-    assert(step_ == Step::started);
-    const auto report = [this](BlockStage stage, bool done) {
-        if (*listener_) (*listener_)(stage, done);
+    assert(step_ == Step::sealed);
+    const auto stage_done = [this](BlockStage stage) {
+        if (*listener_) (*listener_)(stage);
     };
-    report(BlockStage::root, false);
     commitment_.apply(changes_, root_threads);
-    report(BlockStage::root, true);
-    report(BlockStage::write, false);
+    stage_done(BlockStage::root_updated);
     result_.state_root = commitment_.root();
     WriteSet writes;
     for (auto& change : changes_) writes.emplace_hint(writes.end(), std::move(change.key), std::move(change.new_value));
@@ -313,7 +300,7 @@ void PendingBlock::commit(unsigned root_threads) {
         return;
     }
     step_ = Step::committed;
-    report(BlockStage::write, true);
+    stage_done(BlockStage::committed);
 }
 
 std::optional<BlockResult> Engine::finish_block(std::unique_ptr<PendingBlock> block, std::string& error) {

@@ -48,18 +48,15 @@ using PendingChecks = WorkerPool::PendingValues<SignatureCheck>;
 // writes to add. Every key must be a bookkeeping key ('~'), outside the state root.
 using BookkeepingWrites = std::function<WriteSet(const BlockResult& result)>;
 
-// The stages of applying one block, in order. The engine reports the start and the end of
-// each to a listener so that the node can time them; clearing itself never reads a clock.
-// Execution and encoding run on the engine's thread; the root and the write on whichever
-// thread runs PendingBlock::commit (a pipeline's committer: then the listener is called from
-// two threads, though never for two blocks' same stage at once).
+// The stages of applying one block, in order. The engine reports the end of each to a
+// listener so that the node can time them; clearing itself never reads a clock.
 enum class BlockStage : uint8_t {
-    execute,  // every transaction applied to the block's record layer
-    encode,   // the changed records encoded into the store's entries
-    root,     // the state commitment folded over the changed entries
-    write,    // the store's atomic write
+    executed,      // every transaction applied to the block's record layer
+    encoded,       // the changed records encoded into the store's entries
+    root_updated,  // the state commitment folded over the changed entries
+    committed,     // the store's atomic write returned
 };
-using BlockStageListener = std::function<void(BlockStage stage, bool done)>;
+using BlockStageListener = std::function<void(BlockStage)>;
 
 // One block between its execution and its commit (Engine::execute_block). Its records are
 // readable (the next block may execute over them) before its commit has run.
@@ -70,7 +67,7 @@ public:
     // The state-root update and the store's atomic write, once, between Engine::seal_block and
     // Engine::finish_block. It touches nothing the engine's own thread uses (its entries,
     // accumulator and result are its own; the store takes concurrent reads), so it may run on
-    // another thread while the next block executes. It reports the root and write stages.
+    // another thread while the next block executes. It reports root_updated and committed.
     void commit(unsigned root_threads);
     uint64_t height() const { return result_.header.height; }
 
@@ -87,7 +84,7 @@ private:
     BookkeepingWrites bookkeeping_;
     Store* store_;
     const BlockStageListener* listener_;
-    enum class Step : uint8_t { executed, sealed, started, committed, failed } step_ = Step::executed;
+    enum class Step : uint8_t { executed, sealed, committed, failed } step_ = Step::executed;
     std::string error_;  // failed: why
 };
 
@@ -115,14 +112,10 @@ public:
     //    records. Nothing is written. Nullptr and `error` when the header or the store fails.
     std::unique_ptr<PendingBlock> execute_block(const Block& block, std::span<const SignatureCheck> checks,
                                                 const PendingBlock* after, std::string& error);
-    // 2. Encodes the block's changed records against the state it executed on (`after`, the
-    //    same as in step 1, over the committed state). With `bookkeeping`, as
-    //    apply_block_checked. Nothing is written.
-    bool seal_block(PendingBlock& block, const PendingBlock* after, BookkeepingWrites bookkeeping, std::string& error);
-    // 3. Once the block it executed after is finished: hands it the committed accumulator, so
-    //    that block.commit() may run (on any thread) and fold its entries into it.
-    void start_commit(PendingBlock& block);
-    // 4. After block.commit(): the block becomes the committed state, and its result is
+    // 2. Encodes the block's changed records against the committed state; the block it
+    //    executed after must be finished first. With `bookkeeping`, as apply_block_checked.
+    bool seal_block(PendingBlock& block, BookkeepingWrites bookkeeping, std::string& error);
+    // 3. After block.commit(): the block becomes the committed state, and its result is
     //    returned. If the commit failed, nothing of it is kept and `error` says why.
     std::optional<BlockResult> finish_block(std::unique_ptr<PendingBlock> block, std::string& error);
 
@@ -160,8 +153,8 @@ public:
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
     Receipt apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
-    void report(BlockStage stage, bool done) const {
-        if (stage_listener_) stage_listener_(stage, done);
+    void stage_done(BlockStage stage) const {
+        if (stage_listener_) stage_listener_(stage);
     }
 
     Store& store_;

@@ -9,8 +9,6 @@
 #include "node/pipeline.hpp"
 
 #include <algorithm>
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -19,7 +17,6 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <sstream>
 #include <unistd.h>
 
@@ -37,8 +34,7 @@ constexpr int64_t block_interval_ms = 1000;
 
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-// Forwards to the node's store and counts what its commits write (on the pipeline's
-// committer thread; read between runs).
+// Forwards to the node's store and counts what its commits write.
 class CountingStore final : public Store {
 public:
     explicit CountingStore(Store& inner) : inner_(inner) {}
@@ -52,9 +48,9 @@ public:
         }
         return inner_.commit(writes);
     }
-    std::atomic<size_t> entries = 0;
-    std::atomic<size_t> key_bytes = 0;
-    std::atomic<size_t> value_bytes = 0;
+    size_t entries = 0;
+    size_t key_bytes = 0;
+    size_t value_bytes = 0;
 
 private:
     Store& inner_;
@@ -67,51 +63,45 @@ struct Phase {
     size_t entries = 0;  // entries written to the store
     size_t key_bytes = 0;
     size_t value_bytes = 0;
-    double wall_s = 0;  // from the first block read to the last block committed
+    double wall_s = 0;  // everything timed, per block from decode to commit
     double decode_s = 0;
+    double verify_s = 0;
     double execute_s = 0;
     double encode_s = 0;
     double root_s = 0;
-    std::vector<double> commit_ms;  // per block: its state-root update and store write
-    std::vector<double> block_ms;   // per block: since the block before it was committed
+    double commit_s = 0;
+    std::vector<double> commit_ms;
+    std::vector<double> block_ms;
     double tps() const { return wall_s > 0 ? static_cast<double>(txs) / wall_s : 0; }
 };
 
-// Adds the engine's stage durations of each block to the current phase. The committer
-// thread reports the root and the write, the applying thread the rest.
+// Adds the engine's stage durations of each block to the current phase.
 class StageTimer {
 public:
     void start(Phase& phase) {
-        std::lock_guard lock(mutex_);
         phase_ = &phase;
+        last_ = Clock::now();
     }
-    void stop() {
-        std::lock_guard lock(mutex_);
-        phase_ = nullptr;
-    }
-    void report(BlockStage stage, bool done) {
-        const auto now = Clock::now();
-        std::lock_guard lock(mutex_);
-        if (!done) {
-            begun_[static_cast<size_t>(stage)] = now;
-            return;
-        }
+    void stage_done(BlockStage stage) {
         if (phase_ == nullptr) return;
-        const double s = seconds_between(begun_[static_cast<size_t>(stage)], now);
+        const auto now = Clock::now();
+        const double s = seconds_between(last_, now);
+        last_ = now;
         switch (stage) {
-            case BlockStage::execute: phase_->execute_s += s; break;
-            case BlockStage::encode: phase_->encode_s += s; break;
-            case BlockStage::root: phase_->root_s += s; break;
-            case BlockStage::write:
-                phase_->commit_ms.push_back(seconds_between(begun_[static_cast<size_t>(BlockStage::root)], now) * 1e3);
+            case BlockStage::executed: phase_->execute_s += s; break;
+            case BlockStage::encoded: phase_->encode_s += s; break;
+            case BlockStage::root_updated: phase_->root_s += s; break;
+            case BlockStage::committed:
+                phase_->commit_s += s;
+                phase_->commit_ms.push_back(s * 1e3);
                 break;
         }
     }
+    void stop() { phase_ = nullptr; }
 
 private:
-    std::mutex mutex_;
     Phase* phase_ = nullptr;
-    std::array<Clock::time_point, 4> begun_{};
+    Clock::time_point last_;
 };
 
 struct Node {
@@ -128,6 +118,27 @@ Block next_block(const Engine& engine) {
     return block;
 }
 
+// Applies one block with its checks; counts rejections and the block's time from `start`.
+bool apply_timed(Node& node, const Block& block, std::span<const SignatureCheck> checks, Clock::time_point start,
+                 Phase& phase, std::string& error) {
+    const size_t entries_before = node.store->entries;
+    const size_t key_bytes_before = node.store->key_bytes;
+    const size_t value_bytes_before = node.store->value_bytes;
+    node.timer.start(phase);
+    const auto result = node.engine->apply_block_checked(block, checks, error);
+    node.timer.stop();
+    const auto end = Clock::now();
+    if (!result) return false;
+    phase.block_ms.push_back(seconds_between(start, end) * 1e3);
+    phase.txs += block.txs.size();
+    for (const auto& receipt : result->receipts)
+        if (receipt.status != Reason::ok) ++phase.rejected[reason_name(receipt.status)];
+    phase.entries += node.store->entries - entries_before;
+    phase.key_bytes += node.store->key_bytes - key_bytes_before;
+    phase.value_bytes += node.store->value_bytes - value_bytes_before;
+    return true;
+}
+
 bool decode_into(Block& block, const EncodedBlock& encoded, std::string& error) {
     block.txs.reserve(encoded.size());
     for (size_t i = 0; i < encoded.size(); ++i) {
@@ -141,19 +152,19 @@ bool decode_into(Block& block, const EncodedBlock& encoded, std::string& error) 
     return true;
 }
 
-// Blocks through the node's pipeline (node/pipeline.hpp), as `apply` and `replay` run them:
-// decoded and verified ahead, executed, committed beside the next block's execution. The wall
-// time runs from the first decode to the last commit. With signatures_trusted (the pre-
-// verified run, as when replaying one's own verified block log) nothing is verified, and the
-// decoding, on the applying thread, is taken out of the wall time.
-bool run_pipelined(Node& node, const std::vector<EncodedBlock>& blocks, WorkerPool& pool, bool signatures_trusted,
-                   const char* label, Phase& phase, Progress& progress, std::string& error) {
+// Decode, parallel verification, apply, state root and commit, as a node applies blocks it
+// knows ahead (node/pipeline.hpp): blocks are decoded and verified ahead while the previous
+// one is applied. The wall time runs from the first decode to the last commit. verify_s is
+// the verification the pipeline did not hide: the apply thread's time between two blocks
+// that is not decoding (waiting for, and helping with, the next block's checks).
+bool run_signed(Node& node, const std::vector<EncodedBlock>& blocks, WorkerPool& pool, Phase& phase, Progress& progress,
+                std::string& error) {
     const uint64_t first_height = node.engine->height() + 1;
     const int64_t first_time_ms = node.engine->time_ms() + block_interval_ms;
-    const size_t entries_before = node.store->entries;
-    const size_t key_bytes_before = node.store->key_bytes;
-    const size_t value_bytes_before = node.store->value_bytes;
     size_t decoded = 0;
+    double decode_between_s = 0;  // decoding since the last block was applied
+    const auto start = Clock::now();
+    auto applied = start;
     const auto next = [&]() -> std::optional<Block> {
         if (decoded == blocks.size() || !error.empty()) return std::nullopt;
         const auto decode_start = Clock::now();
@@ -162,34 +173,41 @@ bool run_pipelined(Node& node, const std::vector<EncodedBlock>& blocks, WorkerPo
         block.header.time_ms = first_time_ms + static_cast<int64_t>(decoded) * block_interval_ms;
         if (!decode_into(block, blocks[decoded], error)) return std::nullopt;
         ++decoded;
-        phase.decode_s += seconds_between(decode_start, Clock::now());
+        const double s = seconds_between(decode_start, Clock::now());
+        phase.decode_s += s;
+        decode_between_s += s;
         return block;
     };
-    const auto start = Clock::now();
-    auto last_committed = start;
-    BlockSteps steps;
-    steps.signatures_trusted = signatures_trusted;
-    steps.committed = [&](const Block& block, const BlockResult& result) {
-        const auto now = Clock::now();
-        phase.block_ms.push_back(seconds_between(last_committed, now) * 1e3);
-        last_committed = now;
-        phase.txs += block.txs.size();
-        for (const auto& receipt : result.receipts)
-            if (receipt.status != Reason::ok) ++phase.rejected[reason_name(receipt.status)];
-        progress.show(label, phase.block_ms.size(), blocks.size());
+    const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
+        const auto apply_start = Clock::now();
+        phase.verify_s += std::max(0.0, seconds_between(applied, apply_start) - decode_between_s);
+        decode_between_s = 0;
+        if (!apply_timed(node, block, checks, apply_start, phase, error)) return false;
+        applied = Clock::now();
+        progress.show("signed run", phase.block_ms.size(), blocks.size());
         return true;
     };
-    node.timer.start(phase);
-    PipelineFailure failure;
-    const bool ok = apply_verified_ahead(*node.engine, pool, next, steps, failure) && error.empty();
-    node.timer.stop();
-    if (!ok && error.empty()) error = "block " + std::to_string(failure.height) + ": " + failure.error;
-    phase.wall_s = seconds_between(start, Clock::now()) - (signatures_trusted ? phase.decode_s : 0);
-    phase.entries = node.store->entries - entries_before;
-    phase.key_bytes = node.store->key_bytes - key_bytes_before;
-    phase.value_bytes = node.store->value_bytes - value_bytes_before;
+    const bool ok = cli::apply_verified_ahead(*node.engine, pool, next, apply) && error.empty();
+    phase.wall_s = seconds_between(start, Clock::now());
     progress.clear();
     return ok;
+}
+
+// Apply, state root and commit with the signature checks given (as when replaying one's own
+// verified block log); decoding is not timed.
+bool run_preverified(Node& node, const std::vector<EncodedBlock>& blocks, Phase& phase, Progress& progress,
+                     std::string& error) {
+    for (size_t b = 0; b < blocks.size(); ++b) {
+        Block block = next_block(*node.engine);
+        if (!decode_into(block, blocks[b], error)) return false;
+        const std::vector<SignatureCheck> checks(block.txs.size(), SignatureCheck{true, true});
+        const auto start = Clock::now();
+        if (!apply_timed(node, block, checks, start, phase, error)) return false;
+        phase.wall_s += seconds_between(start, Clock::now());
+        progress.show("pre-verified run", b + 1, blocks.size());
+    }
+    progress.clear();
+    return true;
 }
 
 // Bridge deposits that give every account its collateral: setup, applied as pre-verified.
@@ -391,13 +409,13 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
         return exit_internal;
     }
     node.engine->set_threads(options.threads);
-    node.engine->set_stage_listener([&node](BlockStage stage, bool done) { node.timer.report(stage, done); });
+    node.engine->set_stage_listener([&node](BlockStage stage) { node.timer.stage_done(stage); });
 
     // (2) Signed and (3) pre-verified throughput, with (4) the stages of the latter.
     Phase signed_phase, preverified_phase;
     WorkerPool verify_pool(cli::verify_workers(options.threads));
-    if (!run_pipelined(node, signed_blocks, verify_pool, false, "signed run", signed_phase, progress, error) ||
-        !run_pipelined(node, preverified_blocks, verify_pool, true, "pre-verified run", preverified_phase, progress, error)) {
+    if (!run_signed(node, signed_blocks, verify_pool, signed_phase, progress, error) ||
+        !run_preverified(node, preverified_blocks, preverified_phase, progress, error)) {
         err << "error: " << error << "\n";
         return exit_internal;
     }
@@ -405,9 +423,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     const double entries_per_block = ratio(static_cast<double>(pv.entries), static_cast<double>(pv.block_ms.size()));
     r["signed_tps"] = signed_phase.tps();
     r["signed_ratio"] = ratio(signed_phase.tps(), r["verify_limit_tps"].get<double>());
-    // The applying thread's time outside decoding, execution and encoding: waiting for, and
-    // helping with, the next block's checks, or waiting for the committer.
-    r["signed_verify_share"] = std::max(0.0, 1.0 - ratio(signed_phase.decode_s + signed_phase.execute_s + signed_phase.encode_s, signed_phase.wall_s));
+    r["signed_verify_share"] = ratio(signed_phase.verify_s, signed_phase.wall_s);
     r["signed_decode_share"] = ratio(signed_phase.decode_s, signed_phase.wall_s);  // on the applying thread
     r["preverified_tps"] = pv.tps();
     r["entries_per_tx"] = ratio(static_cast<double>(pv.entries), static_cast<double>(pv.txs));

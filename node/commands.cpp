@@ -75,31 +75,28 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
         if (read == loaded.blocks.size()) return std::nullopt;
         return std::move(loaded.blocks[read++]);
     };
-    BlockSteps steps;
-    if (log_blocks) {
-        // On the committer thread: the block stays alive until its commit is finished.
-        steps.bookkeeping = [](const Block& block) -> BookkeepingWrites {
-            return [&block](const BlockResult& r) {
-                std::string lines;
-                for (const auto& receipt : r.receipts) lines += receipt_line(r.header.height, receipt).dump() + "\n";
-                WriteSet writes;
-                add_block_log_writes(writes, block, r, std::move(lines));
-                return writes;
-            };
+    const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
+        std::string error;
+        const auto log_writes = [&](const BlockResult& r) {
+            std::string lines;
+            for (const auto& receipt : r.receipts) lines += receipt_line(r.header.height, receipt).dump() + "\n";
+            WriteSet writes;
+            add_block_log_writes(writes, block, r, std::move(lines));
+            return writes;
         };
-    }
-    steps.committed = [&](const Block& block, const BlockResult& result) {
-        out << block_line(result).dump() << "\n";
+        const auto result = engine.apply_block_checked(block, checks, error, log_blocks ? BookkeepingWrites(log_writes) : BookkeepingWrites());
+        if (!result) {
+            err << "error: block " << block.header.height << ": " << error << "\n";
+            return false;
+        }
+        out << block_line(*result).dump() << "\n";
         if (receipts.is_open()) {
-            for (const auto& receipt : result.receipts) receipts << receipt_line(block.header.height, receipt).dump() << "\n";
+            for (const auto& receipt : result->receipts) receipts << receipt_line(block.header.height, receipt).dump() << "\n";
             receipts.flush();
         }
         return true;
     };
-    PipelineFailure failure;
-    if (apply_verified_ahead(engine, pool, next, steps, failure)) return exit_ok;
-    err << "error: block " << failure.height << ": " << failure.error << "\n";
-    return exit_internal;
+    return apply_verified_ahead(engine, pool, next, apply) ? exit_ok : exit_internal;
 }
 
 }  // namespace

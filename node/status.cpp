@@ -78,18 +78,22 @@ int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostr
         return block;
     };
     bool differs = false;
-    BlockSteps steps;
-    steps.committed = [&](const Block& block, const BlockResult& result) {
+    const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
         const uint64_t h = block.header.height;
+        const auto result = engine->apply_block_checked(block, checks, error);
+        if (!result) {
+            err << "error: height " << h << ": " << error << "\n";
+            return false;
+        }
         if (options.verify) {
             const auto meta = load_meta(log, h);
             const char* reason = !meta                                    ? "no published root"
-                                 : meta->block_hash != result.block_hash ? "block hash differs"
-                                 : meta->state_root != result.state_root ? "state root differs"
+                                 : meta->block_hash != result->block_hash ? "block hash differs"
+                                 : meta->state_root != result->state_root ? "state root differs"
                                                                           : nullptr;
             if (reason) {
                 if (options.progress) err << "\n";
-                Json j{{"first_difference", h}, {"reason", reason}, {"replayed_root", to_hex(result.state_root)}};
+                Json j{{"first_difference", h}, {"reason", reason}, {"replayed_root", to_hex(result->state_root)}};
                 if (meta) j["published_root"] = to_hex(meta->state_root);
                 out << j.dump() << "\n";
                 differs = true;
@@ -97,16 +101,11 @@ int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostr
             }
             if (options.progress && (h == top || h % 64 == 0)) err << "\rreplay: height " << h << " of " << top << std::flush;
         } else {
-            out << block_line(result).dump() << "\n";
+            out << block_line(*result).dump() << "\n";
         }
         return true;
     };
-    PipelineFailure failure;
-    if (!apply_verified_ahead(*engine, pool, next, steps, failure)) {
-        if (!failure.error.empty()) err << "error: height " << failure.height << ": " << failure.error << "\n";
-        return exit_internal;
-    }
-    if (differs) return exit_internal;
+    if (!apply_verified_ahead(*engine, pool, next, apply) || differs) return exit_internal;
     if (missing) {
         err << "error: height " << read + 1 << ": missing from the block log\n";
         out << Json{{"first_difference", read + 1}, {"reason", "missing from the block log"}}.dump() << "\n";

@@ -1,33 +1,23 @@
 #include "state/store.hpp"
 
-#include <mutex>
-
 #include <vector>
 
 namespace clearnode {
 
 std::optional<std::string> MemoryStore::get(std::string_view key) const {
-    std::shared_lock lock(mutex_);
     auto it = entries_.find(key);
     if (it == entries_.end()) return std::nullopt;
     return it->second;
 }
 
 void MemoryStore::scan(std::string_view prefix, const ScanVisitor& visit) const {
-    std::shared_lock lock(mutex_);
     for (auto it = entries_.lower_bound(prefix); it != entries_.end(); ++it) {
         if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
         if (!visit(it->first, it->second)) break;
     }
 }
 
-size_t MemoryStore::size() const {
-    std::shared_lock lock(mutex_);
-    return entries_.size();
-}
-
 Status MemoryStore::commit(const WriteSet& writes) {
-    std::unique_lock lock(mutex_);
     for (const auto& [key, value] : writes) {
         if (value) entries_.insert_or_assign(key, *value);
         else entries_.erase(key);

@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,20 +49,14 @@ public:
     virtual Status commit(const WriteSet& writes) = 0;
 };
 
-// Takes reads beside a commit on another thread, as RocksDB does (node/pipeline.hpp commits
-// a block while the next one reads): a scan's visitor must not call the store.
 class MemoryStore final : public Store {
 public:
-    MemoryStore() = default;
-    // Moves the entries (not while another thread uses `other`).
-    MemoryStore(MemoryStore&& other) noexcept : entries_(std::move(other.entries_)) {}
     std::optional<std::string> get(std::string_view key) const override;
     void scan(std::string_view prefix, const ScanVisitor& visit) const override;
     Status commit(const WriteSet& writes) override;
-    size_t size() const;
+    size_t size() const { return entries_.size(); }
 
 private:
-    mutable std::shared_mutex mutex_;
     std::map<std::string, std::string, std::less<>> entries_;
 };
 
