@@ -197,124 +197,42 @@ std::optional<BlockResult> Engine::apply_block(const Block& block, unsigned veri
 
 std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
                                                        std::string& error, const BookkeepingWrites& bookkeeping) {
-    auto pending = execute_block(block, checks, nullptr, error);
-    if (!pending || !seal_block(*pending, bookkeeping, error)) return std::nullopt;
-    pending->commit(threads_);
-    return finish_block(std::move(pending), error);
-}
-
-std::unique_ptr<PendingBlock> Engine::execute_block(const Block& block, std::span<const SignatureCheck> checks,
-                                                    const PendingBlock* after, std::string& error) {
     assert(checks.size() == block.txs.size());
-    assert(after == nullptr || after->step_ != PendingBlock::Step::failed);
-    const ChainRecord& tip = after != nullptr ? after->chain_ : chain_;
-    if (block.header.height != tip.height + 1) {
-        error = "block height " + std::to_string(block.header.height) + " does not follow " + std::to_string(tip.height);
-        return nullptr;
+    if (block.header.height != chain_.height + 1) {
+        error = "block height " + std::to_string(block.header.height) + " does not follow " + std::to_string(chain_.height);
+        return std::nullopt;
     }
-    if (block.header.time_ms < tip.time_ms) {
-        error = "block time " + std::to_string(block.header.time_ms) + " is before the previous block's " + std::to_string(tip.time_ms);
-        return nullptr;
+    if (block.header.time_ms < chain_.time_ms) {
+        error = "block time " + std::to_string(block.header.time_ms) + " is before the previous block's " +
+                std::to_string(chain_.time_ms);
+        return std::nullopt;
     }
     if (block.txs.size() > block_txs_max) {
         error = "too many transactions in one block";
-        return nullptr;
+        return std::nullopt;
     }
-    const RecordReader& base = after != nullptr ? static_cast<const RecordReader&>(after->layer_) : *records_;
-    std::unique_ptr<PendingBlock> pending(new PendingBlock(base, store_, stage_listener_));
-    BlockResult& result = pending->result_;
+    BlockResult result;
     result.header = block.header;
-    result.receipts.reserve(block.txs.size());
+    RecordLayer block_view(*records_);
     std::vector<Hash32> tx_hashes;
     tx_hashes.reserve(block.txs.size());
     try {
         for (size_t i = 0; i < block.txs.size(); ++i) {
-            Receipt receipt = apply_tx(pending->layer_, block.txs[i], checks[i], block.header.time_ms);
+            Receipt receipt = apply_tx(block_view, block.txs[i], checks[i], block.header.time_ms);
             receipt.index = static_cast<uint32_t>(i);
             tx_hashes.push_back(receipt.tx_hash);
             result.receipts.push_back(std::move(receipt));
         }
     } catch (const StorageError& e) {
         error = std::string("storage: ") + e.what();
-        return nullptr;
-    }
-    result.block_hash = block_hash(block.header, tip.last_block_hash, tx_hashes);
-    pending->chain_ = ChainRecord{block.header.height, block.header.time_ms, result.block_hash};
-    stage_done(BlockStage::executed);
-    return pending;
-}
-
-bool Engine::seal_block(PendingBlock& block, BookkeepingWrites bookkeeping, std::string& error) {
-    assert(block.step_ == PendingBlock::Step::executed);
-    // The block it executed after is committed and absorbed now: the records below are ours.
-    assert(block.height() == chain_.height + 1);
-    block.layer_.rebase(*records_);
-    try {
-        block.changes_ = encode_changes(block.layer_, *records_);
-    } catch (const StorageError& e) {
-        error = std::string("storage: ") + e.what();
-        return false;
-    }
-    EntryChange chain{keys::chain(), encode(chain_), encode(block.chain_)};
-    auto at = std::lower_bound(block.changes_.begin(), block.changes_.end(), chain.key,
-                               [](const EntryChange& c, const std::string& key) { return c.key < key; });
-    block.changes_.insert(at, std::move(chain));  // kept ascending: the WriteSet is built in order
-    block.commitment_ = commitment_;
-    block.bookkeeping_ = std::move(bookkeeping);
-    block.step_ = PendingBlock::Step::sealed;
-    stage_done(BlockStage::encoded);
-    return true;
-}
-
-void PendingBlock::commit(unsigned root_threads) {
-    assert(step_ == Step::sealed);
-    const auto stage_done = [this](BlockStage stage) {
-        if (*listener_) (*listener_)(stage);
-    };
-    commitment_.apply(changes_, root_threads);
-    stage_done(BlockStage::root_updated);
-    result_.state_root = commitment_.root();
-    WriteSet writes;
-    for (auto& change : changes_) writes.emplace_hint(writes.end(), std::move(change.key), std::move(change.new_value));
-    changes_.clear();
-    writes.emplace(commitment_key, commitment_.serialize());
-    if (bookkeeping_) {
-        for (auto& [key, value] : bookkeeping_(result_)) {
-            if (is_state_key(key) || key == commitment_key) {
-                error_ = "bookkeeping write to a state key: " + key;
-                step_ = Step::failed;
-                return;
-            }
-            writes.insert_or_assign(key, std::move(value));
-        }
-    }
-    try {
-        if (const Status status = store_->commit(writes); !status.ok()) {
-            error_ = status.error;
-            step_ = Step::failed;
-            return;
-        }
-    } catch (const StorageError& e) {
-        error_ = std::string("storage: ") + e.what();
-        step_ = Step::failed;
-        return;
-    }
-    step_ = Step::committed;
-    stage_done(BlockStage::committed);
-}
-
-std::optional<BlockResult> Engine::finish_block(std::unique_ptr<PendingBlock> block, std::string& error) {
-    assert(block && (block->step_ == PendingBlock::Step::committed || block->step_ == PendingBlock::Step::failed));
-    if (block->step_ == PendingBlock::Step::failed) {
-        records_->clear();  // the store decides what is committed now
-        error = block->error_;
         return std::nullopt;
     }
-    records_->absorb(std::move(block->layer_));
-    commitment_ = block->commitment_;
-    chain_ = block->chain_;
-    assert(block->result_.state_root == commitment_.root());
-    return std::move(block->result_);
+    result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
+    const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
+    stage_done(BlockStage::executed);
+    if (error = commit(std::move(block_view), next, result, bookkeeping); !error.empty()) return std::nullopt;
+    assert(result.state_root == commitment_.root());
+    return result;
 }
 
 Reason Engine::precheck(const RecordReader& view, const Tx& tx, const SignatureCheck& check) const {
@@ -347,6 +265,43 @@ Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureC
         receipt.events.clear();
     }
     return receipt;
+}
+
+std::string Engine::commit(RecordLayer&& block_view, const ChainRecord& next_chain, BlockResult& result,
+                          const BookkeepingWrites& bookkeeping) {
+    std::vector<EntryChange> changes;
+    try {
+        changes = encode_changes(block_view, *records_);
+    } catch (const StorageError& e) {
+        return std::string("storage: ") + e.what();
+    }
+    EntryChange chain{keys::chain(), encode(chain_), encode(next_chain)};
+    auto at = std::lower_bound(changes.begin(), changes.end(), chain.key,
+                               [](const EntryChange& c, const std::string& key) { return c.key < key; });
+    changes.insert(at, std::move(chain));  // kept ascending: the WriteSet below is built in order
+    stage_done(BlockStage::encoded);
+    StateCommitment next = commitment_;
+    next.apply(changes, threads_);
+    stage_done(BlockStage::root_updated);
+    result.state_root = next.root();
+    WriteSet writes;
+    for (auto& change : changes) writes.emplace_hint(writes.end(), std::move(change.key), std::move(change.new_value));
+    writes.emplace(commitment_key, next.serialize());
+    if (bookkeeping) {
+        for (auto& [key, value] : bookkeeping(result)) {
+            if (is_state_key(key) || key == commitment_key) return "bookkeeping write to a state key: " + key;
+            writes.insert_or_assign(key, std::move(value));
+        }
+    }
+    if (const Status status = store_.commit(writes); !status.ok()) {
+        records_->clear();  // the store decides what is committed now
+        return status.error;
+    }
+    stage_done(BlockStage::committed);
+    records_->absorb(std::move(block_view));
+    commitment_ = next;
+    chain_ = next_chain;
+    return {};
 }
 
 }  // namespace clearnode

@@ -58,36 +58,6 @@ enum class BlockStage : uint8_t {
 };
 using BlockStageListener = std::function<void(BlockStage)>;
 
-// One block between its execution and its commit (Engine::execute_block). Its records are
-// readable (the next block may execute over them) before its commit has run.
-class PendingBlock {
-public:
-    PendingBlock(const PendingBlock&) = delete;
-    PendingBlock& operator=(const PendingBlock&) = delete;
-    // The state-root update and the store's atomic write, once, between Engine::seal_block and
-    // Engine::finish_block. It touches nothing the engine's own thread uses (its entries,
-    // accumulator and result are its own; the store takes concurrent reads), so it may run on
-    // another thread while the next block executes. It reports root_updated and committed.
-    void commit(unsigned root_threads);
-    uint64_t height() const { return result_.header.height; }
-
-private:
-    friend class Engine;
-    PendingBlock(const RecordReader& base, Store& store, const BlockStageListener& listener)
-        : layer_(base), store_(&store), listener_(&listener) {}
-
-    RecordLayer layer_;  // the block's records, over the state it executed on
-    BlockResult result_;
-    ChainRecord chain_;                 // after the block
-    StateCommitment commitment_;        // after the block once committed; before it until then
-    std::vector<EntryChange> changes_;  // sealed: the block's entries, ascending by key
-    BookkeepingWrites bookkeeping_;
-    Store* store_;
-    const BlockStageListener* listener_;
-    enum class Step : uint8_t { executed, sealed, committed, failed } step_ = Step::executed;
-    std::string error_;  // failed: why
-};
-
 class Engine {
 public:
     // Writes the genesis state (height 0) into an empty store and commits it.
@@ -104,20 +74,6 @@ public:
     // With `bookkeeping`, its writes commit atomically with the block's state.
     std::optional<BlockResult> apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
                                                    std::string& error, const BookkeepingWrites& bookkeeping = {});
-
-    // apply_block_checked in three steps, so that a caller with threads can commit block n
-    // while block n+1 executes (node/pipeline.hpp); the results are the same.
-    // 1. Executes `block` over the committed state, or over `after` (a block executed and
-    //    not yet finished, the last one): its header must follow after's, and it reads after's
-    //    records. Nothing is written. Nullptr and `error` when the header or the store fails.
-    std::unique_ptr<PendingBlock> execute_block(const Block& block, std::span<const SignatureCheck> checks,
-                                                const PendingBlock* after, std::string& error);
-    // 2. Encodes the block's changed records against the committed state; the block it
-    //    executed after must be finished first. With `bookkeeping`, as apply_block_checked.
-    bool seal_block(PendingBlock& block, BookkeepingWrites bookkeeping, std::string& error);
-    // 3. After block.commit(): the block becomes the committed state, and its result is
-    //    returned. If the commit failed, nothing of it is kept and `error` says why.
-    std::optional<BlockResult> finish_block(std::unique_ptr<PendingBlock> block, std::string& error);
 
     // RULES §6's checks before the rules (signature, authority, nonce) of `tx` against `view`,
     // changing nothing: what apply runs first, and what a node's admission runs.
@@ -153,6 +109,8 @@ public:
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
     Receipt apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
+    std::string commit(RecordLayer&& block_view, const ChainRecord& next_chain, BlockResult& result,
+                       const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {
         if (stage_listener_) stage_listener_(stage);
     }

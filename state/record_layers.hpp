@@ -68,9 +68,6 @@ public:
     RecordLayer(const RecordLayer&) = delete;
     RecordLayer& operator=(const RecordLayer&) = delete;
     RecordLayer layer() const { return RecordLayer(static_cast<const RecordReader&>(*this)); }
-    // Reads below this layer go to `base` from now on, which must hold what the old base held
-    // (the engine's committed records, once the block this one executed over is absorbed).
-    void rebase(const RecordReader& base) { base_ = &base; }
 
     const AccountRecord* account(const AccountId& id) const override;
     const NonceWindow* nonces(const AccountId& id) const override;
