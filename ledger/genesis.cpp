@@ -53,4 +53,12 @@ std::string validate_genesis(const Genesis& g) {
     return {};
 }
 
+std::vector<MarketSpec> reference_markets() {
+    return {
+        {"BTC", 5, 65'000 * usd_one, {{0, 40}, {150'000'000 * usd_one, 20}}},
+        {"ETH", 4, 3'200 * usd_one, {{0, 25}, {100'000'000 * usd_one, 15}}},
+        {"SOL", 2, 150 * usd_one, {{0, 20}, {70'000'000 * usd_one, 10}}},
+    };
+}
+
 }  // namespace clearnode

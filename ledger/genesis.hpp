@@ -59,4 +59,9 @@ constexpr size_t chain_id_length_max = 64;
 // Empty when the genesis is consistent, else what is wrong with it.
 std::string validate_genesis(const Genesis& genesis);
 
+// The reference markets (BTC, ETH, SOL with Hyperliquid-like leverage tiers) of the demo genesis
+// in fixtures/demo, the tests' chains and bench's: one definition, pinned against the fixture
+// by a test.
+std::vector<MarketSpec> reference_markets();
+
 }  // namespace clearnode

@@ -31,11 +31,7 @@ Genesis bench_genesis(const KeyPair& bridge) {
     g.oracle = seeded_key("clearnode/bench/oracle", 0).public_key;
     g.backstop = seeded_key("clearnode/bench/backstop", 0).public_key;
     g.insurance_fund_usd = 1'000'000 * usd_one;
-    g.markets = {
-        {"BTC", 5, 65'000 * usd_one, {{0, 40}, {150'000'000 * usd_one, 20}}},
-        {"ETH", 4, 3'200 * usd_one, {{0, 25}, {100'000'000 * usd_one, 15}}},
-        {"SOL", 2, 150 * usd_one, {{0, 20}, {70'000'000 * usd_one, 10}}},
-    };
+    g.markets = reference_markets();
     return g;
 }
 

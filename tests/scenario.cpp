@@ -24,11 +24,7 @@ Genesis demo_genesis() {
     g.oracle = id("oracle");
     g.backstop = id("backstop");
     g.insurance_fund_usd = 1'000'000 * usd_one;
-    g.markets = {
-        {"BTC", 5, 65'000 * usd_one, {{0, 40}, {150'000'000 * usd_one, 20}}},
-        {"ETH", 4, 3'200 * usd_one, {{0, 25}, {100'000'000 * usd_one, 15}}},
-        {"SOL", 2, 150 * usd_one, {{0, 20}, {70'000'000 * usd_one, 10}}},
-    };
+    g.markets = reference_markets();
     return g;
 }
 
