@@ -46,22 +46,13 @@ Reason authority(const RecordReader& view, const ConfigRecord& config, const Tx&
 }
 
 Reason nonce_check(const RecordReader& view, const Tx& tx) {
-    // Read in place: every transaction checks a window, and a copy is an allocation.
-    static const NonceWindow unused_window;
-    const auto window_of = [&view](const AccountId& id) -> const NonceWindow& {
-        const NonceWindow* window = view.nonces(id);
-        return window != nullptr ? *window : unused_window;
-    };
-    if (!window_of(tx.signer).accepts(tx.nonce)) return Reason::nonce_used;
+    const NonceWindow signer_window = load_nonces(view, tx.signer);
+    if (!signer_window.accepts(tx.nonce)) return Reason::nonce_used;
     if (const auto* open = std::get_if<Open>(&tx.body)) {
-        if (open->maker.account == tx.signer) {
-            // A taker who is also the maker spends two nonces of one window.
-            NonceWindow both = window_of(tx.signer);
-            both.use(tx.nonce);
-            if (!both.accepts(open->maker.nonce)) return Reason::nonce_used;
-        } else if (!window_of(open->maker.account).accepts(open->maker.nonce)) {
-            return Reason::nonce_used;
-        }
+        NonceWindow maker_window = load_nonces(view, open->maker.account);
+        // A taker who is also the maker spends two nonces of one window.
+        if (open->maker.account == tx.signer) maker_window.use(tx.nonce);
+        if (!maker_window.accepts(open->maker.nonce)) return Reason::nonce_used;
     }
     return Reason::ok;
 }

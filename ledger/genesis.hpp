@@ -21,6 +21,7 @@ struct MarketSpec {
     int32_t size_decimals = 0;
     int64_t price = 0;  // initial mark, usd per whole base unit
     std::vector<MarginTier> tiers;
+    bool operator==(const MarketSpec&) const = default;
 };
 
 // RULES defaults; every one can be set in the genesis file.
