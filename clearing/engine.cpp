@@ -45,22 +45,16 @@ Reason authority(const RecordReader& view, const ConfigRecord& config, const Tx&
     return Reason::ok;
 }
 
-Reason nonce_check(const RecordReader& view, const Tx& tx) {
-    const NonceWindow signer_window = load_nonces(view, tx.signer);
+Reason nonce_check(const RecordReader& view, const ConfigRecord& config, const Tx& tx) {
+    const NonceWindow signer_window = load_window(view, config, tx.signer);
     if (!signer_window.accepts(tx.nonce)) return Reason::nonce_used;
     if (const auto* open = std::get_if<Open>(&tx.body)) {
-        NonceWindow maker_window = load_nonces(view, open->maker.account);
+        NonceWindow maker_window = load_window(view, config, open->maker.account);
         // A taker who is also the maker spends two nonces of one window.
         if (open->maker.account == tx.signer) maker_window.use(tx.nonce);
         if (!maker_window.accepts(open->maker.nonce)) return Reason::nonce_used;
     }
     return Reason::ok;
-}
-
-void use_nonce(RecordLayer& view, const AccountId& id, uint64_t nonce) {
-    NonceWindow window = load_nonces(view, id);
-    window.use(nonce);
-    save(view, id, window);
 }
 
 Reason dispatch(TxContext& ctx, const Tx& tx) {
@@ -230,7 +224,7 @@ Reason Engine::precheck(const RecordReader& view, const Tx& tx, const SignatureC
     // RULES §6 order: signature, authority, nonce.
     if (!check.envelope_ok || !check.maker_ok) return Reason::bad_signature;
     if (const Reason r = authority(view, config_, tx); r != Reason::ok) return r;
-    return nonce_check(view, tx);
+    return nonce_check(view, config_, tx);
 }
 
 Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
@@ -241,7 +235,7 @@ Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureC
     if (receipt.status != Reason::ok) return receipt;
 
     // The signer's nonce is spent whatever the rules say; a rejection keeps only that write.
-    use_nonce(block_view, tx.signer, tx.nonce);
+    use_nonce(block_view, config_, tx.signer, tx.nonce);
     RecordLayer tx_view = block_view.layer();
     TxContext ctx{tx_view, config_, block_time_ms, tx.signer, receipt.events};
     try {
@@ -250,7 +244,7 @@ Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureC
         receipt.status = Reason::overflow;
     }
     if (receipt.status == Reason::ok) {
-        if (const auto* open = std::get_if<Open>(&tx.body)) use_nonce(tx_view, open->maker.account, open->maker.nonce);
+        if (const auto* open = std::get_if<Open>(&tx.body)) use_nonce(tx_view, config_, open->maker.account, open->maker.nonce);
         tx_view.merge_into(block_view);
     } else {
         receipt.events.clear();

@@ -3,6 +3,7 @@
 #include "state/records.hpp"
 
 #include <map>
+#include <optional>
 
 namespace clearnode {
 
@@ -80,16 +81,46 @@ bool rejection_spends_nonce(Reason status) {
            status != Reason::nonce_used && status != Reason::unknown_account;
 }
 
+namespace {
+
+// What the signer's window entry must hold after a rejection that spends `tx.nonce`: the entry
+// before it (the account, or the bridge's or oracle's own window entry), with that nonce used.
+std::string window_entry_after_spend(const StateSnapshot& before, const Tx& tx, std::string& key, std::string& value) {
+    auto config = before.find(keys::config());
+    if (config == before.end()) return "I5: no config entry";
+    auto was = [&]() -> std::optional<std::string_view> {
+        auto it = before.find(key);
+        return it != before.end() ? std::optional<std::string_view>(it->second) : std::nullopt;
+    };
+    if (!window_in_account(decode_config(config->second), tx.signer)) {
+        key = keys::nonces(tx.signer);
+        NonceWindow window = was() ? decode_nonces(*was()) : NonceWindow{};
+        if (!window.accepts(tx.nonce)) return "I5: a rejection after the nonce check with a used nonce";
+        window.use(tx.nonce);
+        value = encode(window);
+        return {};
+    }
+    key = keys::account(tx.signer);
+    if (!was()) return "I5: a rejection after the nonce check from an id without an account";
+    AccountRecord account = decode_account(*was());
+    if (!account.nonces.accepts(tx.nonce)) return "I5: a rejection after the nonce check with a used nonce";
+    account.nonces.use(tx.nonce);
+    value = encode(account);
+    return {};
+}
+
+}  // namespace
+
 std::string check_rejection(const StateSnapshot& before, const StateSnapshot& after, const Tx& tx, Reason status) {
     if (status == Reason::ok) return {};
     StateSnapshot expected = before;
     if (rejection_spends_nonce(status)) {
-        const std::string nonce_key = keys::nonces(tx.signer);
-        auto it = after.find(nonce_key);
-        if (it == after.end()) return "I5: a rejection after the nonce check must spend the nonce";
-        if (decode_nonces(it->second).accepts(tx.nonce))
-            return "I5: the signer's nonce window does not hold the rejected transaction's nonce";
-        expected[nonce_key] = it->second;
+        std::string key, value;
+        if (auto problem = window_entry_after_spend(before, tx, key, value); !problem.empty()) return problem;
+        auto it = after.find(key);
+        if (it == after.end() || it->second != value)
+            return "I5: a rejection after the nonce check must spend the nonce in the signer's window, and change nothing else there";
+        expected[key] = value;
     }
     if (expected == after) return {};
     for (const auto& [k, v] : after) {

@@ -26,7 +26,8 @@
 
 namespace clearnode {
 
-constexpr uint8_t state_root_version = 2;  // 2: compact nonce windows (LEB128 gaps)
+// 2: compact nonce windows (LEB128 gaps); 3: an account's window inside its account record
+constexpr uint8_t state_root_version = 3;
 constexpr std::string_view commitment_key = "~commitment";
 
 // One state entry's change in a block: its committed value and its new one (nullopt: absent).

@@ -228,6 +228,28 @@ NonceWindow load_nonces(const RecordReader& s, const AccountId& id) {
     return w != nullptr ? *w : NonceWindow{};
 }
 
+NonceWindow load_window(const RecordReader& s, const ConfigRecord& config, const AccountId& id) {
+    if (!window_in_account(config, id)) return load_nonces(s, id);
+    const AccountRecord* a = s.account(id);
+    return a != nullptr ? a->nonces : NonceWindow{};
+}
+
+void use_nonce(RecordLayer& s, const ConfigRecord& config, const AccountId& id, uint64_t nonce) {
+    if (!window_in_account(config, id)) {
+        NonceWindow window = load_nonces(s, id);
+        assert(window.accepts(nonce));
+        window.use(nonce);
+        s.put(id, std::move(window));
+        return;
+    }
+    const AccountRecord* a = s.account(id);
+    if (a == nullptr) throw StorageError("a nonce spent by an id without an account");
+    AccountRecord account = *a;
+    assert(account.nonces.accepts(nonce));
+    account.nonces.use(nonce);
+    s.put(id, std::move(account));
+}
+
 std::optional<MarketRecord> load_market(const RecordReader& s, std::string_view symbol) {
     const MarketRecord* m = s.market(symbol);
     return m != nullptr ? std::optional<MarketRecord>(*m) : std::nullopt;

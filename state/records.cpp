@@ -83,6 +83,44 @@ T load_required(const StateReader& s, const std::string& key, Decode decode) {
 
 std::string id_text(const AccountId& id) { return std::string(reinterpret_cast<const char*>(id.data()), id.size()); }
 
+// Every transaction rewrites its signer's window, so it is kept small: the smallest nonce, then
+// each gap to the next, all LEB128; the count is implied by the length, so a window is always
+// the last field of its record. A window of 100 sequential nonces is about 100 bytes instead
+// of 800.
+void put_window(Writer& w, const NonceWindow& window) {
+    assert(window.nonces.size() <= nonce_window_size);
+    uint64_t previous = 0;
+    for (size_t i = 0; i < window.nonces.size(); ++i) {
+        assert(i == 0 || window.nonces[i] > previous);
+        w.varint(i == 0 ? window.nonces[i] : window.nonces[i] - previous);
+        previous = window.nonces[i];
+    }
+}
+
+// The inverse of put_window, and only of it: reads to the end of the record. A gap of zero (a
+// repeated nonce), a sum past 2^64 - 1, more than nonce_window_size nonces or a non-minimal
+// varint is corrupt.
+NonceWindow get_window(Reader& r, size_t record_bytes) {
+    NonceWindow window;
+    window.nonces.reserve(std::min(record_bytes, nonce_window_size));
+    // Each nonce takes at least one byte, so the loop is bounded by the input's length.
+    while (r.ok() && !r.at_end()) {
+        if (window.nonces.size() == nonce_window_size) {
+            r.fail();
+            break;
+        }
+        const uint64_t value = r.varint();
+        if (window.nonces.empty()) {
+            window.nonces.push_back(value);
+            continue;
+        }
+        const uint64_t previous = window.nonces.back();
+        if (value == 0 || value > UINT64_MAX - previous) r.fail();
+        else window.nonces.push_back(previous + value);
+    }
+    return window;
+}
+
 }  // namespace
 
 bool MarketPosition::is_empty() const {
@@ -191,21 +229,13 @@ std::string encode(const AccountRecord& r) {
         put_wide(w, p.funding_index);
         w.i64(p.last_partial_liquidation_ms);
     }
+    put_window(w, r.nonces);
     return w.take();
 }
 
-// Every transaction rewrites its signer's window, so it is kept small: the smallest nonce, then
-// each gap to the next, all LEB128; the count is implied by the length. A window of 100
-// sequential nonces is about 100 bytes instead of 800.
 std::string encode(const NonceWindow& r) {
-    assert(r.nonces.size() <= nonce_window_size);
     Writer w;
-    uint64_t previous = 0;
-    for (size_t i = 0; i < r.nonces.size(); ++i) {
-        assert(i == 0 || r.nonces[i] > previous);
-        w.varint(i == 0 ? r.nonces[i] : r.nonces[i] - previous);
-        previous = r.nonces[i];
-    }
+    put_window(w, r);
     return w.take();
 }
 
@@ -279,30 +309,13 @@ AccountRecord decode_account(std::string_view bytes) {
         p.last_partial_liquidation_ms = r.i64();
         a.markets.push_back(std::move(p));
     }
+    a.nonces = get_window(r, bytes.size());
     return finish(r, a, "account");
 }
 
-// The inverse of encode, and only of it: a gap of zero (a repeated nonce), a sum past 2^64 - 1,
-// more than nonce_window_size nonces or a non-minimal varint is corrupt.
 NonceWindow decode_nonces(std::string_view bytes) {
     Reader r(bytes);
-    NonceWindow window;
-    window.nonces.reserve(std::min(bytes.size(), nonce_window_size));
-    // Each nonce takes at least one byte, so the loop is bounded by the input's length.
-    while (r.ok() && !r.at_end()) {
-        if (window.nonces.size() == nonce_window_size) {
-            r.fail();
-            break;
-        }
-        const uint64_t value = r.varint();
-        if (window.nonces.empty()) {
-            window.nonces.push_back(value);
-            continue;
-        }
-        const uint64_t previous = window.nonces.back();
-        if (value == 0 || value > UINT64_MAX - previous) r.fail();
-        else window.nonces.push_back(previous + value);
-    }
+    NonceWindow window = get_window(r, bytes.size());
     return finish(r, window, "nonce window");
 }
 

@@ -7,8 +7,13 @@
 //   "config"                     ConfigRecord    chain id, authorities, params (fixed at genesis)
 //   "protocol"                   ProtocolRecord  insurance fund, fee pool, deposit/withdrawal totals
 //   "market/" symbol             MarketRecord    spec, mark, funding index, funding pool, open interest
-//   "account/" id(32)            AccountRecord   collateral and per-market entries
-//   "nonces/" id(32)             NonceWindow     the 100 highest used nonces (LEB128 first + gaps)
+//   "account/" id(32)            AccountRecord   collateral, per-market entries, nonce window
+//   "nonces/" id(32)             NonceWindow     the bridge's and the oracle's nonce windows
+//
+// A nonce window (the 100 highest used nonces, LEB128 first + gaps) is part of its account's
+// record, as RULES §3 has it: every transaction rewrites its signer's account anyway, so the
+// window costs no entry of its own. The bridge and the oracle sign without being accounts, so
+// theirs are entries of their own, whether or not an account with their id exists.
 //   "holder/" symbol "/" id(32)  (empty)         index: id holds a non-zero position in symbol
 #pragma once
 
@@ -61,6 +66,15 @@ struct MarketRecord {
     bool operator==(const MarketRecord&) const = default;
 };
 
+struct NonceWindow {
+    std::vector<uint64_t> nonces;  // ascending, at most nonce_window_size
+    bool operator==(const NonceWindow&) const = default;
+    // RULES §6: not in the window and, when it is full, above its smallest member.
+    bool accepts(uint64_t nonce) const;
+    // Records an accepted nonce, dropping the smallest when the window is full.
+    void use(uint64_t nonce);
+};
+
 // One account's settings and position in one market (RULES §3).
 struct MarketPosition {
     std::string market;
@@ -79,6 +93,7 @@ struct MarketPosition {
 struct AccountRecord {
     int64_t collateral_usd = 0;
     std::vector<MarketPosition> markets;  // sorted by market symbol, no empty entries
+    NonceWindow nonces;                   // unused when window_in_account says so (the bridge, the oracle)
     bool operator==(const AccountRecord&) const = default;
     MarketPosition* find(std::string_view market);
     const MarketPosition* find(std::string_view market) const;
@@ -87,14 +102,11 @@ struct AccountRecord {
     void drop_empty_entries();
 };
 
-struct NonceWindow {
-    std::vector<uint64_t> nonces;  // ascending, at most nonce_window_size
-    bool operator==(const NonceWindow&) const = default;
-    // RULES §6: not in the window and, when it is full, above its smallest member.
-    bool accepts(uint64_t nonce) const;
-    // Records an accepted nonce, dropping the smallest when the window is full.
-    void use(uint64_t nonce);
-};
+// Where `id`'s nonce window is kept: in its account record, or, for the bridge and the oracle,
+// under "nonces/" (see the top of this file). A consensus rule: it decides what the root covers.
+inline bool window_in_account(const ConfigRecord& config, const AccountId& id) {
+    return id != config.bridge && id != config.oracle;
+}
 
 namespace keys {
 std::string chain();

@@ -588,8 +588,8 @@ TEST_CASE("execute_fill: one notional in both books, rounded as the caller says,
     // rounding direction chosen by the caller, I1 and I2 kept by the primitive alone.
     MarketRecord market{"BTC", 5, {{0, 40}, {usd(150'000'000), 20}}, usd(65'000), 0, 0, 0};
     for (const Rounding rounding : {Rounding::down, Rounding::up}) {
-        AccountRecord buyer{usd(1'000), {}};
-        AccountRecord seller{usd(1'000), {}};
+        AccountRecord buyer{usd(1'000), {}, {}};
+        AccountRecord seller{usd(1'000), {}, {}};
         ProtocolRecord protocol{};
         std::vector<Event> events;
         const AccountId buyer_id = id("buyer");

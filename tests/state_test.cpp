@@ -165,6 +165,15 @@ TEST_CASE("records round-trip and the nonce window keeps the 100 highest") {
     CHECK(a.markets.front().market == "BTC");
     CHECK(decode_account(encode(a)) == a);
     CHECK_THROWS_AS(decode_account(encode(a).substr(1)), StorageError);
+
+    // The window is the account's last field, in its own encoding, so an account that has
+    // used no nonce encodes as before the window joined it.
+    const std::string without_window = encode(a);
+    a.nonces = w;
+    CHECK(encode(a) == without_window + encode(w));
+    CHECK(decode_account(encode(a)) == a);
+    CHECK_THROWS_AS(decode_account(without_window + std::string("\x05\x00", 2)), StorageError);  // a repeated nonce
+    CHECK_THROWS_AS(decode_account(encode(a) + "\x80"), StorageError);                           // a truncated gap
 }
 
 TEST_CASE("the nonce window's encoding: first nonce then LEB128 gaps, one encoding per window") {

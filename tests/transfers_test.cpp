@@ -136,6 +136,57 @@ TEST_CASE("a rule rejection spends the nonce, so the intent can never be replaye
     CHECK(c.collateral("alice") == usd(110));
 }
 
+TEST_CASE("I5's check: a rejection spends the nonce in the signer's window and changes nothing else") {
+    Chain c;
+    c.apply(c.deposit("alice", "10"));
+    const StateSnapshot before = snapshot(c.state());
+    const Tx tx = c.withdraw("alice", "50");
+    CHECK(status(c.apply(tx)) == "insufficient_collateral");
+    const StateSnapshot after = snapshot(c.state());
+    CHECK(check_rejection(before, after, tx, Reason::insufficient_collateral).empty());
+    CHECK_FALSE(check_rejection(before, before, tx, Reason::insufficient_collateral).empty());  // not spent
+    CHECK(check_rejection(before, before, tx, Reason::nonce_used).empty());
+    CHECK_FALSE(check_rejection(before, after, tx, Reason::nonce_used).empty());  // spent, but must not be
+    StateSnapshot richer = after;
+    AccountRecord alice = decode_account(richer[keys::account(id("alice"))]);
+    alice.collateral_usd += 1;
+    richer[keys::account(id("alice"))] = encode(alice);
+    CHECK_FALSE(check_rejection(before, richer, tx, Reason::insufficient_collateral).empty());
+
+    // The bridge's window is an entry of its own.
+    const StateSnapshot before_deposit = snapshot(c.state());
+    const Tx deposit = c.deposit("alice", "0");
+    CHECK(status(c.apply(deposit)) == "bad_amount");
+    CHECK(check_rejection(before_deposit, snapshot(c.state()), deposit, Reason::bad_amount).empty());
+    CHECK_FALSE(check_rejection(before_deposit, before_deposit, deposit, Reason::bad_amount).empty());
+}
+
+TEST_CASE("an account's nonce window is in its record, the bridge's and the oracle's are entries of their own") {
+    Chain c;
+    const Tx first_deposit = c.deposit("alice", "100");
+    CHECK(status(c.apply(first_deposit)) == "ok");
+    const Tx withdrawal = c.withdraw("alice", "1");
+    CHECK(status(c.apply(withdrawal)) == "ok");
+    CHECK(c.account("alice")->nonces.nonces == std::vector<uint64_t>{withdrawal.nonce});
+    CHECK_FALSE(c.state().get(keys::nonces(id("alice"))));
+    CHECK(decode_nonces(*c.state().get(keys::nonces(id("bridge")))).nonces == std::vector<uint64_t>{first_deposit.nonce});
+    CHECK(status(c.apply(c.price({{"BTC", {"65000"}}}))) == "ok");
+    CHECK(c.state().get(keys::nonces(id("oracle"))));
+
+    // The bridge's id may become an account; its window stays where it was, so an old deposit
+    // cannot be replayed, and the account's own window is unused.
+    CHECK(status(c.apply(c.transfer("alice", "bridge", "10"))) == "ok");
+    REQUIRE(c.account("bridge"));
+    CHECK(c.account("bridge")->nonces.nonces.empty());
+    CHECK(status(c.apply(first_deposit)) == "nonce_used");
+    CHECK(status(c.apply(withdrawal)) == "nonce_used");
+    const Tx from_bridge = c.transfer("bridge", "alice", "1");
+    CHECK(status(c.apply(from_bridge)) == "ok");
+    CHECK(c.account("bridge")->nonces.nonces.empty());
+    CHECK(decode_nonces(*c.state().get(keys::nonces(id("bridge")))).nonces.back() == from_bridge.nonce);
+    CHECK(c.collateral("alice") == usd(90));
+}
+
 TEST_CASE("one block: later transactions see earlier ones, and a rejection in the middle keeps the rest") {
     Chain c;
     const auto result = c.apply_block({c.deposit("alice", "10"), c.transfer("alice", "bob", "20"), c.transfer("alice", "bob", "4")});
