@@ -14,16 +14,22 @@
 
 namespace {
 
+// The two memory settings, as `apply`, `run` and `bench` take them.
+void add_cache_options(CLI::App& command, size_t& cache_mb, size_t& record_cache_entries) {
+    command.add_option("--cache-mb", cache_mb, "RocksDB block cache, memtables included")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+        ->capture_default_str();
+    command.add_option("--record-cache", record_cache_entries,
+                       "records kept decoded between blocks (one per account, nonce window included)")
+        ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+        ->capture_default_str();
+}
+
 // The options of a command that opens a node's home for writing (`apply`, `run`).
 void add_start_options(CLI::App& command, clearnode::cli::StartOptions& start) {
     command.add_flag("--verify-state", start.verify_state,
                      "recompute the state root from every entry before starting (O(state)); refuse a mismatch");
-    command.add_option("--cache-mb", start.cache_mb, "RocksDB block cache, memtables included")
-        ->check(CLI::Range(size_t{1}, size_t{1} << 20))
-        ->capture_default_str();
-    command.add_option("--record-cache", start.record_cache_entries, "account and nonce records kept decoded between blocks")
-        ->check(CLI::Range(size_t{1}, size_t{1} << 32))
-        ->capture_default_str();
+    add_cache_options(command, start.cache_mb, start.record_cache_entries);
 }
 
 }  // namespace
@@ -123,9 +129,7 @@ int main(int argc, char** argv) {
     bench->add_option("--threads", bench_options.threads, "verification threads (default: cores)")->check(CLI::Range(1u, 256u));
     bench->add_option("--mix", bench_options.mix, "transaction types, comma-separated, each optionally TYPE:WEIGHT")->capture_default_str();
     bench->add_option("--skew", bench_options.skew, "how parties are drawn")->check(CLI::IsMember({"zipf", "uniform"}))->capture_default_str();
-    bench->add_option("--cache-mb", bench_options.cache_mb, "RocksDB block cache")->capture_default_str();
-    bench->add_option("--record-cache", bench_options.record_cache_entries, "account and nonce records kept decoded between blocks")
-        ->capture_default_str();
+    add_cache_options(*bench, bench_options.cache_mb, bench_options.record_cache_entries);
     bench->add_option("--dir", bench_options.dir, "where to create the work directory (default: the temp directory)");
     bench->add_flag("--json", bench_options.json, "print one JSON object instead of a table");
 

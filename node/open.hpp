@@ -27,7 +27,7 @@ struct StartOptions {
     bool verify_state = false;
     // RocksDB's block cache, to which its memtables are charged.
     size_t cache_mb = 256;
-    // Account and nonce records kept decoded between blocks (least recently read dropped).
+    // Records kept decoded between blocks, one per account (least recently read dropped).
     size_t record_cache_entries = CommittedRecords::entries_max_default;
 };
 
