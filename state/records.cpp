@@ -22,7 +22,7 @@ Wide get_wide(Reader& r) {
     const uint8_t negative = r.u8();
     const uint64_t low = r.u64();
     const uint64_t high = r.u64();
-    if (negative > 1) r.fail();
+    if (negative > 1 || (negative == 1 && low == 0 && high == 0)) r.fail();  // one encoding per value: no -0
     Wide magnitude = (Wide(high) << 64) | Wide(low);
     return negative ? Wide(-magnitude) : magnitude;
 }

@@ -174,6 +174,18 @@ TEST_CASE("records round-trip and the nonce window keeps the 100 highest") {
     CHECK(decode_account(encode(a)) == a);
     CHECK_THROWS_AS(decode_account(without_window + std::string("\x05\x00", 2)), StorageError);  // a repeated nonce
     CHECK_THROWS_AS(decode_account(encode(a) + "\x80"), StorageError);                           // a truncated gap
+
+    // One encoding per record: a funding index of "-0" (sign byte 1, magnitude 0) is corrupt.
+    AccountRecord zero_index;
+    MarketPosition& btc = zero_index.entry("BTC");
+    btc.isolated_margin_usd = -1;        // eight 0xff bytes just before the funding index
+    btc.last_partial_liquidation_ms = 7;  // and a non-zero byte just after it
+    std::string bytes = encode(zero_index);
+    const size_t at = bytes.find(std::string(8, '\xff') + std::string(17, '\0') + '\x07');
+    REQUIRE(at != std::string::npos);
+    CHECK(decode_account(bytes) == zero_index);
+    bytes[at + 8] = '\x01';  // the sign byte: "-0"
+    CHECK_THROWS_AS(decode_account(bytes), StorageError);
 }
 
 TEST_CASE("the nonce window's encoding: first nonce then LEB128 gaps, one encoding per window") {
