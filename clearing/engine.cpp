@@ -105,7 +105,7 @@ std::unique_ptr<Engine> Engine::genesis(Store& store, const Genesis& genesis, st
     for (const auto& m : genesis.markets) save(view, MarketRecord{m.symbol, m.size_decimals, m.tiers, m.price, 0, 0, 0});
     StateCommitment commitment;
     commitment.apply(store, view.writes());
-    view.put(commitment_key, commitment.serialize());
+    view.put(commitment_key, commitment.to_entry());
     if (const Status status = store.commit(view.writes()); !status.ok()) {
         error = status.error;
         return nullptr;
@@ -120,11 +120,8 @@ std::unique_ptr<Engine> Engine::open(Store& store, bool verify_root, std::string
             error = "no state here (the store has no commitment entry)";
             return nullptr;
         }
-        auto commitment = StateCommitment::deserialize(*stored);
-        if (!commitment) {
-            error = "corrupt commitment entry";
-            return nullptr;
-        }
+        auto commitment = StateCommitment::from_entry(*stored, error);
+        if (!commitment) return nullptr;
         if (verify_root && !(StateCommitment::from_scratch(store) == *commitment)) {
             error = "the stored state does not match its state root";
             return nullptr;
@@ -271,7 +268,7 @@ std::string Engine::commit(RecordLayer&& block_view, const ChainRecord& next_cha
     result.state_root = next.root();
     WriteSet writes;
     for (auto& change : changes) writes.emplace_hint(writes.end(), std::move(change.key), std::move(change.new_value));
-    writes.emplace(commitment_key, next.serialize());
+    writes.emplace(commitment_key, next.to_entry());
     if (bookkeeping) {
         for (auto& [key, value] : bookkeeping(result)) {
             if (is_state_key(key) || key == commitment_key) return "bookkeeping write to a state key: " + key;

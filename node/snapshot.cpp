@@ -62,7 +62,7 @@ bool load_snapshot_into(const std::string& path, Store& store, std::string& erro
         error = path + ": its entries do not hash to its state root";
         return false;
     }
-    entries[std::string(commitment_key)] = commitment.serialize();
+    entries[std::string(commitment_key)] = commitment.to_entry();
     entries[std::string(logkeys::base)] = encode_u64(height);
     if (auto s = store.commit(entries); !s.ok()) {
         error = s.error;

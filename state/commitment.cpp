@@ -92,13 +92,11 @@ void StateCommitment::apply(std::span<const EntryChange> all_changes, unsigned t
 Hash32 StateCommitment::root() const {
     Hasher h;
     h.update(root_domain);
-    const uint8_t version = state_root_version;
-    h.update(Bytes(&version, 1));
-    h.update(serialize());
+    h.update(to_entry());  // the version, then the lanes
     return h.finish();
 }
 
-std::string StateCommitment::serialize() const {
+std::string StateCommitment::lane_bytes() const {
     std::string out(2 * lanes, '\0');
     for (size_t i = 0; i < lanes; ++i) {
         out[2 * i] = static_cast<char>(sum_[i] & 0xff);
@@ -107,11 +105,28 @@ std::string StateCommitment::serialize() const {
     return out;
 }
 
-std::optional<StateCommitment> StateCommitment::deserialize(std::string_view bytes) {
-    if (bytes.size() != 2 * lanes) return std::nullopt;
+std::string StateCommitment::to_entry() const { return static_cast<char>(state_root_version) + lane_bytes(); }
+
+std::optional<StateCommitment> StateCommitment::from_entry(std::string_view bytes, std::string& error) {
+    // Before version 3 the entry was the lanes alone, with no version in front.
+    if (bytes.size() == 2 * lanes) {
+        error = "this state was written under state root version 2 or earlier; this binary reads version " +
+                std::to_string(state_root_version) + " only: replay its blocks into a new home with this binary";
+        return std::nullopt;
+    }
+    if (bytes.size() != 1 + 2 * lanes) {
+        error = "corrupt commitment entry (" + std::to_string(bytes.size()) + " bytes)";
+        return std::nullopt;
+    }
+    if (static_cast<uint8_t>(bytes[0]) != state_root_version) {
+        error = "this state was written under state root version " + std::to_string(static_cast<uint8_t>(bytes[0])) +
+                "; this binary reads version " + std::to_string(state_root_version) +
+                " only: replay its blocks into a new home with a binary of that version";
+        return std::nullopt;
+    }
     StateCommitment c;
     for (size_t i = 0; i < lanes; ++i)
-        c.sum_[i] = static_cast<uint16_t>(static_cast<uint8_t>(bytes[2 * i]) | static_cast<uint8_t>(bytes[2 * i + 1]) << 8);
+        c.sum_[i] = static_cast<uint16_t>(static_cast<uint8_t>(bytes[1 + 2 * i]) | static_cast<uint8_t>(bytes[2 + 2 * i]) << 8);
     return c;
 }
 

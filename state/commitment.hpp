@@ -51,14 +51,18 @@ public:
     void apply(std::span<const EntryChange> changes, unsigned threads = 1);
     Hash32 root() const;
 
-    std::string serialize() const;
-    static std::optional<StateCommitment> deserialize(std::string_view bytes);
+    // The accumulator as stored under commitment_key: state_root_version, then the lanes
+    // (little-endian u16). An entry of another version is refused, with `error` saying which,
+    // rather than read: its records are encoded differently and its root is another.
+    std::string to_entry() const;
+    static std::optional<StateCommitment> from_entry(std::string_view bytes, std::string& error);
     // The accumulator of every state entry of `reader`, recomputed: O(state).
     static StateCommitment from_scratch(const StateReader& reader);
 
     bool operator==(const StateCommitment&) const = default;
 
 private:
+    std::string lane_bytes() const;
     std::array<uint16_t, lanes> sum_{};
 };
 

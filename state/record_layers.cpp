@@ -243,7 +243,7 @@ void use_nonce(RecordLayer& s, const ConfigRecord& config, const AccountId& id, 
         return;
     }
     const AccountRecord* a = s.account(id);
-    if (a == nullptr) throw StorageError("a nonce spent by an id without an account");
+    if (a == nullptr) throw StorageError("a nonce spent by an id without an account (authority is checked first)");
     AccountRecord account = *a;
     assert(account.nonces.accepts(nonce));
     account.nonces.use(nonce);

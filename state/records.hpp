@@ -9,12 +9,12 @@
 //   "market/" symbol             MarketRecord    spec, mark, funding index, funding pool, open interest
 //   "account/" id(32)            AccountRecord   collateral, per-market entries, nonce window
 //   "nonces/" id(32)             NonceWindow     the bridge's and the oracle's nonce windows
+//   "holder/" symbol "/" id(32)  (empty)         index: id holds a non-zero position in symbol
 //
 // A nonce window (the 100 highest used nonces, LEB128 first + gaps) is part of its account's
 // record, as RULES §3 has it: every transaction rewrites its signer's account anyway, so the
 // window costs no entry of its own. The bridge and the oracle sign without being accounts, so
 // theirs are entries of their own, whether or not an account with their id exists.
-//   "holder/" symbol "/" id(32)  (empty)         index: id holds a non-zero position in symbol
 #pragma once
 
 #include "ledger/genesis.hpp"
@@ -93,7 +93,7 @@ struct MarketPosition {
 struct AccountRecord {
     int64_t collateral_usd = 0;
     std::vector<MarketPosition> markets;  // sorted by market symbol, no empty entries
-    NonceWindow nonces;                   // unused when window_in_account says so (the bridge, the oracle)
+    NonceWindow nonces;                   // empty for the bridge and the oracle (window_in_account)
     bool operator==(const AccountRecord&) const = default;
     MarketPosition* find(std::string_view market);
     const MarketPosition* find(std::string_view market) const;

@@ -243,3 +243,34 @@ TEST_CASE("memory and RocksDB backends and 1 or 2 verification threads give the 
     rocks.reset();
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a state written under another state root version is refused at open, saying which") {
+    Chain c;
+    c.apply(c.deposit("alice", "10"));
+    std::string error;
+    REQUIRE_MESSAGE(Engine::open(c.store, false, error), error);
+    const std::string entry = *c.store.get(commitment_key);
+    REQUIRE(entry.size() == 1 + 2 * StateCommitment::lanes);
+    CHECK(static_cast<uint8_t>(entry[0]) == state_root_version);
+    const auto open_with = [&](std::string stored) {
+        MemoryStore store;
+        WriteSet copy;
+        c.store.scan("", [&](std::string_view k, std::string_view v) {
+            copy.emplace(std::string(k), std::string(v));
+            return true;
+        });
+        copy[std::string(commitment_key)] = std::move(stored);
+        REQUIRE(store.commit(copy).ok());
+        error.clear();
+        return Engine::open(store, false, error) != nullptr;
+    };
+    CHECK(open_with(entry));
+    CHECK_FALSE(open_with(entry.substr(1)));  // version 2's entry: the lanes alone
+    CHECK(error.find("version 2 or earlier") != std::string::npos);
+    std::string other = entry;
+    other[0] = static_cast<char>(state_root_version + 1);
+    CHECK_FALSE(open_with(other));
+    CHECK(error.find("version " + std::to_string(state_root_version + 1)) != std::string::npos);
+    CHECK_FALSE(open_with(entry + "x"));
+    CHECK(error.find("corrupt commitment entry") != std::string::npos);
+}
