@@ -49,7 +49,7 @@ std::optional<WritableNode> open_for_writing(const std::string& home, const Star
     return node;
 }
 
-std::unique_ptr<ReadableNode> ReadableNode::open(const std::string& home, std::string& error) {
+std::unique_ptr<ReadableNode> ReadableNode::open(const std::string& home, std::string& error, bool with_engine) {
     if (!has_state(home, error)) return nullptr;
     std::unique_ptr<ReadableNode> node(new ReadableNode);
     std::string pattern = (fs::temp_directory_path() / "clearnode-secondary-XXXXXX").string();
@@ -65,6 +65,7 @@ std::unique_ptr<ReadableNode> ReadableNode::open(const std::string& home, std::s
         error = state_dir(home) + ": " + error;
         return nullptr;
     }
+    if (!with_engine) return node;
     node->engine_ = Engine::open(*node->store_, false, error);
     if (!node->engine_) {
         error = state_dir(home) + ": " + error;
@@ -80,9 +81,9 @@ ReadableNode::~ReadableNode() {
     if (!secondary_dir_.empty()) fs::remove_all(secondary_dir_, ec);
 }
 
-std::unique_ptr<ReadableNode> open_readable(const std::string& home, std::ostream& err) {
+std::unique_ptr<ReadableNode> open_readable(const std::string& home, std::ostream& err, bool with_engine) {
     std::string error;
-    auto node = ReadableNode::open(home, error);
+    auto node = ReadableNode::open(home, error, with_engine);
     if (!node) err << "error: " << error << "\n";
     return node;
 }

@@ -2,6 +2,8 @@
 // trusts its state), or for reading beside a running node (a RocksDB secondary).
 #pragma once
 
+#include <cassert>
+
 #include "clearing/engine.hpp"
 #include "node/home.hpp"
 #include "state/store.hpp"
@@ -41,10 +43,15 @@ std::optional<WritableNode> open_for_writing(const std::string& home, const Star
 // secondary, whose own files live in a temporary directory removed on destruction).
 class ReadableNode {
 public:
-    static std::unique_ptr<ReadableNode> open(const std::string& home, std::string& error);
+    // Without `with_engine`, the store alone: what reads only the block log (`blocks`), which
+    // then works on a state of another state root version, as a migration needs.
+    static std::unique_ptr<ReadableNode> open(const std::string& home, std::string& error, bool with_engine = true);
     ~ReadableNode();
     RocksStore& store() { return *store_; }
-    Engine& engine() { return *engine_; }
+    Engine& engine() {
+        assert(engine_);
+        return *engine_;
+    }
 
 private:
     ReadableNode() = default;
@@ -54,6 +61,6 @@ private:
 };
 
 // ReadableNode::open for a command: on failure, the message on `err` and nullptr.
-std::unique_ptr<ReadableNode> open_readable(const std::string& home, std::ostream& err);
+std::unique_ptr<ReadableNode> open_readable(const std::string& home, std::ostream& err, bool with_engine = true);
 
 }  // namespace clearnode::cli

@@ -123,17 +123,25 @@ int cmd_replay_log(const LogReplayOptions& options, std::ostream& out, std::ostr
 }
 
 int cmd_dump_blocks(const std::string& home, const std::string& out_dir, std::ostream& out, std::ostream& err) {
-    auto node = open_readable(home, err);
+    // The log and the chain record only, no engine: so that a state of another state root
+    // version can still be carried over to this binary through its blocks.
+    auto node = open_readable(home, err, false);
     if (!node) return exit_internal;
+    const StateReader& log = node->store();
+    uint64_t top = 0;
+    try {
+        top = load_chain(log).height;
+    } catch (const StorageError& e) {
+        err << "error: " << e.what() << "\n";
+        return exit_internal;
+    }
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (ec) {
         err << "error: " << out_dir << ": " << ec.message() << "\n";
         return exit_bad_input;
     }
-    const StateReader& log = node->store();
     const uint64_t base = base_height(log);
-    const uint64_t top = node->engine().height();
     for (uint64_t h = base + 1; h <= top; ++h) {
         const auto block = load_logged_block(log, h);
         if (!block) {

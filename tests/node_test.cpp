@@ -65,6 +65,13 @@ void overwrite(const std::string& home, const std::string& key, std::optional<st
     REQUIRE(store->commit(WriteSet{{key, std::move(value)}}).ok());
 }
 
+std::optional<std::string> read_entry(const std::string& home, const std::string& key) {
+    std::string error;
+    auto store = RocksStore::open(cli::state_dir(home), RocksOptions{}, error);
+    REQUIRE_MESSAGE(store, error);
+    return store->get(key);
+}
+
 }  // namespace
 
 TEST_CASE("a whole block round-trips through its encoding, and any truncation is refused") {
@@ -167,6 +174,17 @@ TEST_CASE("a home whose state fails its checks is refused with the reason") {
         overwrite(home.path, keys::protocol(), std::nullopt);
         CHECK_FALSE(cli::open_for_writing(home.path, {}, error));
         CHECK(error.find("refusing to start") != std::string::npos);
+    }
+    SUBCASE("a state of another state root version: refused, and its blocks still readable") {
+        TempHome out;
+        const auto entry = read_entry(home.path, std::string(commitment_key));
+        REQUIRE(entry);
+        overwrite(home.path, std::string(commitment_key), entry->substr(1));  // version 2's entry: the lanes alone
+        CHECK_FALSE(cli::open_for_writing(home.path, {}, error));
+        CHECK(error.find("version 2 or earlier") != std::string::npos);
+        std::ostringstream blocks_out, blocks_err;
+        CHECK(cli::cmd_dump_blocks(home.path, out.path + "/blocks", blocks_out, blocks_err) == cli::exit_ok);
+        CHECK(std::filesystem::exists(out.path + "/blocks/000000000001.jsonl"));
     }
     SUBCASE("a block log that lost its head") {
         overwrite(home.path, cli::logkeys::meta(1), std::nullopt);
