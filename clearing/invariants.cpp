@@ -3,7 +3,6 @@
 #include "state/records.hpp"
 
 #include <map>
-#include <optional>
 
 namespace clearnode {
 
@@ -88,24 +87,16 @@ namespace {
 std::string window_entry_after_spend(const StateSnapshot& before, const Tx& tx, std::string& key, std::string& value) {
     auto config = before.find(keys::config());
     if (config == before.end()) return "I5: no config entry";
-    auto was = [&]() -> std::optional<std::string_view> {
-        auto it = before.find(key);
-        return it != before.end() ? std::optional<std::string_view>(it->second) : std::nullopt;
-    };
-    if (!window_in_account(decode_config(config->second), tx.signer)) {
-        key = keys::nonces(tx.signer);
-        NonceWindow window = was() ? decode_nonces(*was()) : NonceWindow{};
-        if (!window.accepts(tx.nonce)) return "I5: a rejection after the nonce check with a used nonce";
-        window.use(tx.nonce);
-        value = encode(window);
-        return {};
-    }
-    key = keys::account(tx.signer);
-    if (!was()) return "I5: a rejection after the nonce check from an id without an account";
-    AccountRecord account = decode_account(*was());
-    if (!account.nonces.accepts(tx.nonce)) return "I5: a rejection after the nonce check with a used nonce";
-    account.nonces.use(tx.nonce);
-    value = encode(account);
+    const bool in_account = window_in_account(decode_config(config->second), tx.signer);
+    key = in_account ? keys::account(tx.signer) : keys::nonces(tx.signer);
+    auto was = before.find(key);
+    if (in_account && was == before.end()) return "I5: a rejection after the nonce check from an id without an account";
+    AccountRecord account = in_account ? decode_account(was->second) : AccountRecord{};
+    NonceWindow& window = account.nonces;
+    if (!in_account && was != before.end()) window = decode_nonces(was->second);
+    if (!window.accepts(tx.nonce)) return "I5: a rejection after the nonce check with a used nonce";
+    window.use(tx.nonce);
+    value = in_account ? encode(account) : encode(window);
     return {};
 }
 

@@ -53,6 +53,7 @@ public:
     std::string bytes(size_t length_max);
     bool ok() const { return ok_; }
     bool at_end() const { return pos_ == in_.size(); }
+    size_t remaining() const { return in_.size() - pos_; }
     void fail() { ok_ = false; }
 
 private:

@@ -100,9 +100,9 @@ void put_window(Writer& w, const NonceWindow& window) {
 // The inverse of put_window, and only of it: reads to the end of the record. A gap of zero (a
 // repeated nonce), a sum past 2^64 - 1, more than nonce_window_size nonces or a non-minimal
 // varint is corrupt.
-NonceWindow get_window(Reader& r, size_t record_bytes) {
+NonceWindow get_window(Reader& r) {
     NonceWindow window;
-    window.nonces.reserve(std::min(record_bytes, nonce_window_size));
+    window.nonces.reserve(std::min(r.remaining(), nonce_window_size));  // a nonce takes a byte or more
     // Each nonce takes at least one byte, so the loop is bounded by the input's length.
     while (r.ok() && !r.at_end()) {
         if (window.nonces.size() == nonce_window_size) {
@@ -309,13 +309,13 @@ AccountRecord decode_account(std::string_view bytes) {
         p.last_partial_liquidation_ms = r.i64();
         a.markets.push_back(std::move(p));
     }
-    a.nonces = get_window(r, bytes.size());
+    a.nonces = get_window(r);
     return finish(r, a, "account");
 }
 
 NonceWindow decode_nonces(std::string_view bytes) {
     Reader r(bytes);
-    NonceWindow window = get_window(r, bytes.size());
+    NonceWindow window = get_window(r);
     return finish(r, window, "nonce window");
 }
 
