@@ -195,7 +195,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     }
     BlockResult result;
     result.header = block.header;
-    RecordLayer block_view(*records_);
+    BlockLayer block_view(*records_);  // its destructor drops the writes of a block that fails
     std::vector<Hash32> tx_hashes;
     tx_hashes.reserve(block.txs.size());
     try {
@@ -212,7 +212,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
     const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
     stage_done(BlockStage::executed);
-    if (error = commit(std::move(block_view), next, result, bookkeeping); !error.empty()) return std::nullopt;
+    if (error = commit(block_view, next, result, bookkeeping); !error.empty()) return std::nullopt;
     assert(result.state_root == commitment_.root());
     return result;
 }
@@ -224,7 +224,7 @@ Reason Engine::precheck(const RecordReader& view, const Tx& tx, const SignatureC
     return nonce_check(view, config_, tx);
 }
 
-Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
+Receipt Engine::apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
     Receipt receipt;
     receipt.tx_hash = tx_hash(tx);
     // A failure before the rules changes nothing at all.
@@ -249,11 +249,11 @@ Receipt Engine::apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureC
     return receipt;
 }
 
-std::string Engine::commit(RecordLayer&& block_view, const ChainRecord& next_chain, BlockResult& result,
+std::string Engine::commit(BlockLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
                           const BookkeepingWrites& bookkeeping) {
     std::vector<EntryChange> changes;
     try {
-        changes = encode_changes(block_view, *records_);
+        changes = block_view.encode_changes();
     } catch (const StorageError& e) {
         return std::string("storage: ") + e.what();
     }
@@ -276,11 +276,12 @@ std::string Engine::commit(RecordLayer&& block_view, const ChainRecord& next_cha
         }
     }
     if (const Status status = store_.commit(writes); !status.ok()) {
+        block_view.discard();
         records_->clear();  // the store decides what is committed now
         return status.error;
     }
     stage_done(BlockStage::committed);
-    records_->absorb(std::move(block_view));
+    records_->absorb(block_view);
     commitment_ = next;
     chain_ = next_chain;
     return {};

@@ -108,8 +108,8 @@ public:
 
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
-    Receipt apply_tx(RecordLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
-    std::string commit(RecordLayer&& block_view, const ChainRecord& next_chain, BlockResult& result,
+    Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
+    std::string commit(BlockLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
                        const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {
         if (stage_listener_) stage_listener_(stage);

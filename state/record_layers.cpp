@@ -14,13 +14,18 @@ bool holds(const AccountRecord* account, std::string_view market) {
     return p != nullptr && p->size_lots != 0;
 }
 
-template <typename Record>
-std::vector<std::pair<AccountId, const Record*>> ascending_by_id(const AccountTable<Record>& table) {
-    std::vector<std::pair<AccountId, const Record*>> out;
-    out.reserve(table.size());
-    for (const auto& [id, record] : table) out.emplace_back(id, &record);  // order-free: sorted next
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    return out;
+// The holders of `symbol` below a layer, updated by the layer's account writes (`record_of`
+// gives a write's record), ascending by id.
+template <typename Table, typename RecordOf>
+std::vector<AccountId> holders_after_writes(std::vector<AccountId> below, const Table& writes, std::string_view symbol,
+                                            RecordOf record_of) {
+    if (writes.empty()) return below;
+    std::set<AccountId> ids(below.begin(), below.end());
+    for (const auto& [id, written] : writes) {  // order-free: into a set
+        if (holds(record_of(written), symbol)) ids.insert(id);
+        else ids.erase(id);
+    }
+    return {ids.begin(), ids.end()};
 }
 
 }  // namespace
@@ -50,18 +55,8 @@ const MarketRecord* RecordLayer::market(std::string_view symbol) const {
 const ProtocolRecord& RecordLayer::protocol() const { return protocol_ ? *protocol_ : base_->protocol(); }
 
 std::vector<AccountId> RecordLayer::holders(std::string_view symbol) const {
-    std::vector<AccountId> below = base_->holders(symbol);
-    if (accounts_.empty()) return below;
-    std::set<AccountId> ids(below.begin(), below.end());
-    for (const auto& [id, record] : accounts_) {  // order-free: into a set
-        if (holds(&record, symbol)) ids.insert(id);
-        else ids.erase(id);
-    }
-    return {ids.begin(), ids.end()};
+    return holders_after_writes(base_->holders(symbol), accounts_, symbol, [](const AccountRecord& r) { return &r; });
 }
-
-std::vector<std::pair<AccountId, const AccountRecord*>> RecordLayer::accounts_written() const { return ascending_by_id(accounts_); }
-std::vector<std::pair<AccountId, const NonceWindow*>> RecordLayer::nonces_written() const { return ascending_by_id(nonces_); }
 
 void RecordLayer::put(const AccountId& id, AccountRecord record) {
     record.drop_empty_entries();
@@ -77,13 +72,13 @@ void RecordLayer::put(MarketRecord market) {
 
 void RecordLayer::put(ProtocolRecord protocol) { protocol_ = protocol; }
 
-void RecordLayer::merge_into(RecordLayer& parent) {
+void RecordLayer::merge_into(RecordWriter& parent) {
     assert(base_ == &parent);
     // Order-free: each entry replaces the parent's.
-    for (auto& [id, record] : accounts_) parent.accounts_.insert_or_assign(id, std::move(record));
-    for (auto& [id, window] : nonces_) parent.nonces_.insert_or_assign(id, std::move(window));
-    for (auto& [symbol, market] : markets_) parent.markets_.insert_or_assign(symbol, std::move(market));
-    if (protocol_) parent.protocol_ = protocol_;
+    for (auto& [id, record] : accounts_) parent.put(id, std::move(record));
+    for (auto& [id, window] : nonces_) parent.put(id, std::move(window));
+    for (auto& [symbol, market] : markets_) parent.put(std::move(market));
+    if (protocol_) parent.put(*protocol_);
     accounts_.clear();
     nonces_.clear();
     markets_.clear();
@@ -97,14 +92,18 @@ CommittedRecords::CommittedRecords(const StateReader& store, size_t entries_max)
     assert(entries_max >= 1);
 }
 
-const AccountRecord* CommittedRecords::account(const AccountId& id) const {
+CommittedRecords::Entry<AccountRecord>& CommittedRecords::account_entry(const AccountId& id) const {
     auto it = accounts_.find(id);
-    if (it == accounts_.end()) it = accounts_.emplace(id, Slot<AccountRecord>{load_account(*store_, id)}).first;
+    if (it == accounts_.end()) {
+        Slot<AccountRecord> slot;
+        slot.record = load_account(*store_, id);
+        it = accounts_.emplace(id, std::move(slot)).first;
+    }
     it->second.read_epoch = epoch_;
-    return it->second.record ? &*it->second.record : nullptr;
+    return *it;
 }
 
-const NonceWindow* CommittedRecords::nonces(const AccountId& id) const {
+CommittedRecords::Entry<NonceWindow>& CommittedRecords::nonces_entry(const AccountId& id) const {
     auto it = nonces_.find(id);
     if (it == nonces_.end()) {
         auto stored = store_->get(keys::nonces(id));
@@ -113,7 +112,17 @@ const NonceWindow* CommittedRecords::nonces(const AccountId& id) const {
         it = nonces_.emplace(id, std::move(slot)).first;
     }
     it->second.read_epoch = epoch_;
-    return it->second.record ? &*it->second.record : nullptr;
+    return *it;
+}
+
+const AccountRecord* CommittedRecords::account(const AccountId& id) const {
+    const auto& slot = account_entry(id).second;
+    return slot.record ? &*slot.record : nullptr;
+}
+
+const NonceWindow* CommittedRecords::nonces(const AccountId& id) const {
+    const auto& slot = nonces_entry(id).second;
+    return slot.record ? &*slot.record : nullptr;
 }
 
 const MarketRecord* CommittedRecords::market(std::string_view symbol) const {
@@ -139,21 +148,20 @@ std::vector<std::string> CommittedRecords::market_symbols() const {
 // The store's "holder/" index is the committed one: exactly what this view must answer.
 std::vector<AccountId> CommittedRecords::holders(std::string_view symbol) const { return clearnode::holders(*store_, symbol); }
 
-void CommittedRecords::absorb(RecordLayer&& block) {
+void CommittedRecords::absorb(BlockLayer& block) {
+    assert(open_block_ == &block);
     ++epoch_;
-    // Order-free: each entry replaces the cached one.
-    for (auto& [id, record] : block.accounts_) accounts_.insert_or_assign(id, Slot<AccountRecord>{std::move(record), epoch_});
-    for (auto& [id, window] : block.nonces_) nonces_.insert_or_assign(id, Slot<NonceWindow>{std::move(window), epoch_});
+    // Order-free: each write replaces its slot's record.
+    for (auto& [id, written] : block.accounts_) written.committed->second = {std::move(written.record), epoch_};
+    for (auto& [id, written] : block.nonces_) written.committed->second = {std::move(written.record), epoch_};
     for (auto& [symbol, market] : block.markets_) markets_.insert_or_assign(symbol, std::move(market));
     if (block.protocol_) protocol_ = *block.protocol_;
-    block.accounts_.clear();
-    block.nonces_.clear();
-    block.markets_.clear();
-    block.protocol_.reset();
+    block.discard();
     trim();
 }
 
 void CommittedRecords::clear() {
+    assert(open_block_ == nullptr);
     accounts_.clear();
     nonces_.clear();
     markets_.clear();
@@ -163,6 +171,7 @@ void CommittedRecords::clear() {
 // Drops the least recently read account and nonce entries until a quarter of the bound is
 // free, so that a trim runs once per many blocks. Which entries go changes no result.
 void CommittedRecords::trim() {
+    assert(open_block_ == nullptr);  // an open block holds pointers to slots
     if (entries() <= entries_max_) return;
     std::vector<uint64_t> epochs;
     epochs.reserve(entries());
@@ -175,6 +184,61 @@ void CommittedRecords::trim() {
     // Order-free: the predicate alone decides.
     std::erase_if(accounts_, [&](const auto& entry) { return entry.second.read_epoch < keep_from_epoch; });
     std::erase_if(nonces_, [&](const auto& entry) { return entry.second.read_epoch < keep_from_epoch; });
+}
+
+// --- BlockLayer ---
+
+BlockLayer::BlockLayer(CommittedRecords& committed) : committed_(&committed) {
+    assert(committed.open_block_ == nullptr);  // one open block per committed records
+    committed.open_block_ = this;
+}
+
+const AccountRecord* BlockLayer::account(const AccountId& id) const {
+    auto it = accounts_.find(id);
+    return it != accounts_.end() ? &it->second.record : committed_->account(id);
+}
+
+const NonceWindow* BlockLayer::nonces(const AccountId& id) const {
+    auto it = nonces_.find(id);
+    return it != nonces_.end() ? &it->second.record : committed_->nonces(id);
+}
+
+const MarketRecord* BlockLayer::market(std::string_view symbol) const {
+    auto it = markets_.find(symbol);
+    return it != markets_.end() ? &it->second : committed_->market(symbol);
+}
+
+const ProtocolRecord& BlockLayer::protocol() const { return protocol_ ? *protocol_ : committed_->protocol(); }
+
+std::vector<AccountId> BlockLayer::holders(std::string_view symbol) const {
+    return holders_after_writes(committed_->holders(symbol), accounts_, symbol,
+                                [](const Written<AccountRecord>& w) { return &w.record; });
+}
+
+void BlockLayer::put(const AccountId& id, AccountRecord record) {
+    record.drop_empty_entries();
+    if (auto it = accounts_.find(id); it != accounts_.end()) it->second.record = std::move(record);
+    else accounts_.emplace(id, Written<AccountRecord>{std::move(record), &committed_->account_entry(id)});
+}
+
+void BlockLayer::put(const AccountId& id, NonceWindow window) {
+    if (auto it = nonces_.find(id); it != nonces_.end()) it->second.record = std::move(window);
+    else nonces_.emplace(id, Written<NonceWindow>{std::move(window), &committed_->nonces_entry(id)});
+}
+
+void BlockLayer::put(MarketRecord market) {
+    std::string symbol = market.symbol;
+    markets_.insert_or_assign(std::move(symbol), std::move(market));
+}
+
+void BlockLayer::put(ProtocolRecord protocol) { protocol_ = protocol; }
+
+void BlockLayer::discard() {
+    accounts_.clear();
+    nonces_.clear();
+    markets_.clear();
+    protocol_.reset();
+    if (committed_->open_block_ == this) committed_->open_block_ = nullptr;
 }
 
 // --- Encoding a block's changes ---
@@ -194,11 +258,13 @@ std::optional<std::string> encoded(const auto* record) {
 
 }  // namespace
 
-std::vector<EntryChange> encode_changes(const RecordLayer& block, const RecordReader& committed) {
+std::vector<EntryChange> BlockLayer::encode_changes() const {
     std::vector<EntryChange> out;
-    for (const auto& [id, record_ptr] : block.accounts_written()) {
-        const AccountRecord& record = *record_ptr;
-        const AccountRecord* before = committed.account(id);
+    out.reserve(accounts_.size() + nonces_.size() + markets_.size() + 1);
+    for (const auto& [id, written] : accounts_) {  // order-free: sorted at the end
+        const AccountRecord& record = written.record;
+        const auto& committed = written.committed->second.record;
+        const AccountRecord* before = committed ? &*committed : nullptr;
         add_change(out, keys::account(id), encoded(before), encode(record));
         // The holder index follows the positions: an entry per market with a non-zero size.
         if (before != nullptr)
@@ -207,11 +273,13 @@ std::vector<EntryChange> encode_changes(const RecordLayer& block, const RecordRe
         for (const auto& p : record.markets)
             if (p.size_lots != 0 && !holds(before, p.market)) add_change(out, keys::holder(p.market, id), std::nullopt, "");
     }
-    for (const auto& [id, window] : block.nonces_written())
-        add_change(out, keys::nonces(id), encoded(committed.nonces(id)), encode(*window));
-    for (const auto& [symbol, market] : block.markets_written())
-        add_change(out, keys::market(symbol), encoded(committed.market(symbol)), encode(market));
-    if (block.protocol_written()) add_change(out, keys::protocol(), encode(committed.protocol()), encode(*block.protocol_written()));
+    for (const auto& [id, written] : nonces_) {  // order-free: sorted at the end
+        const auto& committed = written.committed->second.record;
+        add_change(out, keys::nonces(id), encoded(committed ? &*committed : nullptr), encode(written.record));
+    }
+    for (const auto& [symbol, market] : markets_)
+        add_change(out, keys::market(symbol), encoded(committed_->market(symbol)), encode(market));
+    if (protocol_) add_change(out, keys::protocol(), encode(committed_->protocol()), encode(*protocol_));
     std::sort(out.begin(), out.end(), [](const EntryChange& a, const EntryChange& b) { return a.key < b.key; });
     return out;
 }
@@ -234,7 +302,7 @@ NonceWindow load_window(const RecordReader& s, const ConfigRecord& config, const
     return a != nullptr ? a->nonces : NonceWindow{};
 }
 
-void use_nonce(RecordLayer& s, const ConfigRecord& config, const AccountId& id, uint64_t nonce) {
+void use_nonce(RecordWriter& s, const ConfigRecord& config, const AccountId& id, uint64_t nonce) {
     if (!window_in_account(config, id)) {
         NonceWindow window = load_nonces(s, id);
         assert(window.accepts(nonce));

@@ -5,13 +5,17 @@
 // decoded records, and each changed record is encoded once, when the block commits:
 //
 //   RecordLayer (a transaction's writes)      dropped on rejection, merged on success
-//     over RecordLayer (the block's writes)   encoded into one WriteSet at commit
+//     over BlockLayer (the block's writes)    encoded into one WriteSet at commit
 //       over CommittedRecords                 the committed records, decoded once and kept
 //                                             across blocks up to a bound (hot accounts stay
 //                                             decoded in memory), read from the Store on a miss
 //
+// A block remembers the committed slot of each account it writes: encoding and absorbing its
+// writes then look nothing up (they were two of the three lookup passes over a block's
+// accounts, each a cache miss when the block ends).
+//
 // None of this changes what is stored: the bytes, and so the state root, are those the
-// byte-level path writes (tests/state_test.cpp and the golden roots check it).
+// byte-level path writes (tests/record_layers_test.cpp and the golden roots check it).
 #pragma once
 
 #include "state/commitment.hpp"
@@ -59,9 +63,19 @@ public:
     virtual std::vector<AccountId> holders(std::string_view symbol) const = 0;
 };
 
-// Writes over a base reader: a transaction's over its block's, a block's over the committed
-// records. Reads see this layer's writes first.
-class RecordLayer final : public RecordReader {
+// Typed writes, and reads that see them first.
+class RecordWriter : public RecordReader {
+public:
+    // An account is stored without its empty market entries (records.hpp).
+    virtual void put(const AccountId& id, AccountRecord record) = 0;
+    virtual void put(const AccountId& id, NonceWindow window) = 0;
+    virtual void put(MarketRecord market) = 0;
+    virtual void put(ProtocolRecord protocol) = 0;
+};
+
+// A transaction's writes over its block (or over another layer). Reads see this layer's
+// writes first.
+class RecordLayer final : public RecordWriter {
 public:
     explicit RecordLayer(const RecordReader& base) : base_(&base) {}
     // Never copied (see Overlay): layer one over another with layer().
@@ -76,21 +90,12 @@ public:
     std::vector<std::string> market_symbols() const override { return base_->market_symbols(); }
     std::vector<AccountId> holders(std::string_view symbol) const override;
 
-    // An account is stored without its empty market entries (records.hpp).
-    void put(const AccountId& id, AccountRecord record);
-    void put(const AccountId& id, NonceWindow window);
-    void put(MarketRecord market);
-    void put(ProtocolRecord protocol);
-    // Moves this layer's writes into `parent`, the layer it was made over.
-    void merge_into(RecordLayer& parent);
-
-    friend class CommittedRecords;  // absorb moves a committed block's writes out
-
-    // This layer's writes, ascending by id.
-    std::vector<std::pair<AccountId, const AccountRecord*>> accounts_written() const;
-    std::vector<std::pair<AccountId, const NonceWindow*>> nonces_written() const;
-    const std::map<std::string, MarketRecord, std::less<>>& markets_written() const { return markets_; }
-    const std::optional<ProtocolRecord>& protocol_written() const { return protocol_; }
+    void put(const AccountId& id, AccountRecord record) override;
+    void put(const AccountId& id, NonceWindow window) override;
+    void put(MarketRecord market) override;
+    void put(ProtocolRecord protocol) override;
+    // Moves this layer's writes into `parent`, the writer it was made over.
+    void merge_into(RecordWriter& parent);
 
 private:
     const RecordReader* base_;
@@ -100,15 +105,20 @@ private:
     std::optional<ProtocolRecord> protocol_;
 };
 
+class BlockLayer;
+
 // The committed records of a store, decoded on first read and kept. The engine keeps one
 // across blocks and hands it each committed block (absorb), so that it always equals the
 // store; queries make a short-lived one. Account and nonce entries are bounded: past
 // `entries_max`, those least recently read are dropped (they are read again on demand).
+// Reads here see committed records only, never an open block's writes.
 // Not thread-safe: reads fill the cache.
 class CommittedRecords final : public RecordReader {
 public:
     static constexpr size_t entries_max_default = 1u << 18;
     explicit CommittedRecords(const StateReader& store, size_t entries_max = entries_max_default);
+    CommittedRecords(const CommittedRecords&) = delete;
+    CommittedRecords& operator=(const CommittedRecords&) = delete;
 
     const AccountRecord* account(const AccountId& id) const override;
     const NonceWindow* nonces(const AccountId& id) const override;
@@ -117,34 +127,86 @@ public:
     std::vector<std::string> market_symbols() const override;
     std::vector<AccountId> holders(std::string_view symbol) const override;
 
-    // The store has just committed `block`'s writes: take them in (moved out of `block`) as
-    // the committed records. Pointers handed out before are invalid afterwards.
-    void absorb(RecordLayer&& block);
-    // Forgets everything (after a failed commit, the store's state is what counts).
+    // The store has just committed `block`'s writes: they become the committed records, and
+    // `block` is left empty. Pointers handed out before are invalid afterwards.
+    void absorb(BlockLayer& block);
+    // Forgets everything (after a failed commit, the store's state is what counts). No block
+    // may be open.
     void clear();
     size_t entries() const { return accounts_.size() + nonces_.size(); }
 
 private:
+    friend class BlockLayer;
     template <typename Record>
     struct Slot {
         std::optional<Record> record;  // nullopt: not in the store
         uint64_t read_epoch = 0;
     };
+    template <typename Record>
+    using Table = AccountTable<Slot<Record>>;
+    // A slot and its id; the address is stable until trim() or clear().
+    template <typename Record>
+    using Entry = typename Table<Record>::value_type;
+
+    Entry<AccountRecord>& account_entry(const AccountId& id) const;
+    Entry<NonceWindow>& nonces_entry(const AccountId& id) const;
     void trim();
 
     const StateReader* store_;
     size_t entries_max_;
     uint64_t epoch_ = 0;  // one per absorbed block: the recency of a read
-    mutable AccountTable<Slot<AccountRecord>> accounts_;
-    mutable AccountTable<Slot<NonceWindow>> nonces_;
+    const BlockLayer* open_block_ = nullptr;
+    mutable Table<AccountRecord> accounts_;
+    mutable Table<NonceWindow> nonces_;
     mutable std::map<std::string, std::optional<MarketRecord>, std::less<>> markets_;
     mutable std::optional<ProtocolRecord> protocol_;
 };
 
-// The records a block changed, as the store's bytes: each changed entry with its committed
-// value (for the state root) and its new one, the "holder/" index included. Entries whose
-// bytes did not change are left out. Ascending by key.
-std::vector<EntryChange> encode_changes(const RecordLayer& block, const RecordReader& committed);
+// One block's writes over the committed records. Each written account (or window) keeps a
+// pointer to its committed slot, taken at its first write, when the slot is in cache: encoding
+// the block's changes and absorbing them then look nothing up. At most one block is open per
+// CommittedRecords, and it must be absorbed or discarded before that is trimmed or cleared.
+class BlockLayer final : public RecordWriter {
+public:
+    explicit BlockLayer(CommittedRecords& committed);
+    ~BlockLayer() { discard(); }
+    BlockLayer(const BlockLayer&) = delete;
+    BlockLayer& operator=(const BlockLayer&) = delete;
+    RecordLayer layer() const { return RecordLayer(static_cast<const RecordReader&>(*this)); }
+
+    const AccountRecord* account(const AccountId& id) const override;
+    const NonceWindow* nonces(const AccountId& id) const override;
+    const MarketRecord* market(std::string_view symbol) const override;
+    const ProtocolRecord& protocol() const override;
+    std::vector<std::string> market_symbols() const override { return committed_->market_symbols(); }
+    std::vector<AccountId> holders(std::string_view symbol) const override;
+
+    void put(const AccountId& id, AccountRecord record) override;
+    void put(const AccountId& id, NonceWindow window) override;
+    void put(MarketRecord market) override;
+    void put(ProtocolRecord protocol) override;
+    // Drops every write of this block (a block that failed, or was not committed).
+    void discard();
+
+    // The records this block changed, as the store's bytes: each changed entry with its
+    // committed value (for the state root) and its new one, the "holder/" index included.
+    // Entries whose bytes did not change are left out. Ascending by key.
+    std::vector<EntryChange> encode_changes() const;
+
+private:
+    friend class CommittedRecords;  // absorb moves the writes into the committed slots
+    template <typename Record>
+    struct Written {
+        Record record;
+        CommittedRecords::Entry<Record>* committed;
+    };
+
+    CommittedRecords* committed_;
+    AccountTable<Written<AccountRecord>> accounts_;
+    AccountTable<Written<NonceWindow>> nonces_;
+    std::map<std::string, MarketRecord, std::less<>> markets_;
+    std::optional<ProtocolRecord> protocol_;
+};
 
 // Typed reads and writes with the names records.hpp gives them over bytes.
 std::optional<AccountRecord> load_account(const RecordReader& s, const AccountId& id);
@@ -157,11 +219,11 @@ inline std::vector<AccountId> holders(const RecordReader& s, std::string_view sy
 NonceWindow load_window(const RecordReader& s, const ConfigRecord& config, const AccountId& id);
 // Spends `nonce` from `id`'s window, which must accept it. A window kept in an account needs the
 // account: RULES §6 checks authority (the account exists) before nonces.
-void use_nonce(RecordLayer& s, const ConfigRecord& config, const AccountId& id, uint64_t nonce);
+void use_nonce(RecordWriter& s, const ConfigRecord& config, const AccountId& id, uint64_t nonce);
 
-inline void save(RecordLayer& s, const AccountId& id, AccountRecord r) { s.put(id, std::move(r)); }
-inline void save(RecordLayer& s, const AccountId& id, NonceWindow r) { s.put(id, std::move(r)); }
-inline void save(RecordLayer& s, MarketRecord r) { s.put(std::move(r)); }
-inline void save(RecordLayer& s, ProtocolRecord r) { s.put(std::move(r)); }
+inline void save(RecordWriter& s, const AccountId& id, AccountRecord r) { s.put(id, std::move(r)); }
+inline void save(RecordWriter& s, const AccountId& id, NonceWindow r) { s.put(id, std::move(r)); }
+inline void save(RecordWriter& s, MarketRecord r) { s.put(std::move(r)); }
+inline void save(RecordWriter& s, ProtocolRecord r) { s.put(std::move(r)); }
 
 }  // namespace clearnode

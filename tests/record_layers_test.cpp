@@ -38,7 +38,7 @@ MemoryStore committed_store() {
 TEST_CASE("a transaction layer reads its own writes first and leaves its block alone until merged") {
     const MemoryStore store = committed_store();
     CommittedRecords committed(store);
-    RecordLayer block(committed);
+    BlockLayer block(committed);
     REQUIRE(block.account(id("alice"))->collateral_usd == 100);
     CHECK(block.account(id("carol")) == nullptr);
     CHECK(block.nonces(id("bob")) == nullptr);
@@ -60,13 +60,44 @@ TEST_CASE("a transaction layer reads its own writes first and leaves its block a
     CHECK(block.account(id("carol"))->collateral_usd == 5);
     CHECK(block.protocol().fee_pool_usd == 3);
     CHECK(committed.protocol().fee_pool_usd == 0);
+    CHECK(committed.account(id("carol")) == nullptr);
+}
+
+TEST_CASE("a block's writes are unseen by committed reads, dropped unless absorbed, and absorbed into the committed slots") {
+    const MemoryStore store = committed_store();
+    CommittedRecords committed(store);
+    {
+        BlockLayer block(committed);
+        save(block, id("alice"), holding(1, {{"BTC", 3}}));
+        NonceWindow w = load_nonces(block, id("alice"));
+        w.use(2);
+        save(block, id("alice"), w);
+        CHECK(block.account(id("alice"))->collateral_usd == 1);
+        CHECK(committed.account(id("alice"))->collateral_usd == 100);
+        CHECK(committed.nonces(id("alice"))->nonces == std::vector<uint64_t>{1});
+        block.discard();
+        CHECK(block.account(id("alice"))->collateral_usd == 100);
+        CHECK(block.encode_changes().empty());
+        save(block, id("bob"), holding(2, {{"BTC", -3}, {"ETH", 1}}));
+        // leaves scope without absorb: a block that failed
+    }
+    BlockLayer next(committed);  // a block may open again: the one before is closed
+    CHECK(next.account(id("bob"))->collateral_usd == 200);
+    CHECK(next.nonces(id("alice"))->nonces == std::vector<uint64_t>{1});
+    save(next, id("bob"), holding(3, {{"BTC", -3}, {"ETH", 1}}));
+    const auto changes = next.encode_changes();
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].key == keys::account(id("bob")));
+    committed.absorb(next);
+    CHECK(committed.account(id("bob"))->collateral_usd == 3);
+    CHECK(next.encode_changes().empty());  // absorb leaves the block empty
 }
 
 TEST_CASE("holders see positions opened and closed in the layers above the committed index") {
     const MemoryStore store = committed_store();
     CommittedRecords committed(store);
     CHECK(committed.holders("BTC") == (id("alice") < id("bob") ? std::vector{id("alice"), id("bob")} : std::vector{id("bob"), id("alice")}));
-    RecordLayer block(committed);
+    BlockLayer block(committed);
     save(block, id("alice"), holding(100, {}));                // closes BTC
     RecordLayer tx = block.layer();
     save(tx, id("carol"), holding(1, {{"ETH", -1}}));          // opens ETH
@@ -79,7 +110,7 @@ TEST_CASE("holders see positions opened and closed in the layers above the commi
 TEST_CASE("a block's changes are the bytes the byte-level path writes, index included, unchanged records left out") {
     const MemoryStore store = committed_store();
     CommittedRecords committed(store);
-    RecordLayer block(committed);
+    BlockLayer block(committed);
     Overlay bytes(store);
     auto both = [&](const AccountId& who, const AccountRecord& r) {
         save(block, who, r);
@@ -92,7 +123,7 @@ TEST_CASE("a block's changes are the bytes the byte-level path writes, index inc
     w.use(2);
     save(block, id("alice"), w);
     save(bytes, id("alice"), w);
-    const auto changes = encode_changes(block, committed);
+    const auto changes = block.encode_changes();
     WriteSet expected;
     for (const auto& [key, value] : bytes.writes())
         if (store.get(key) != value) expected.emplace(key, value);
@@ -112,16 +143,16 @@ TEST_CASE("committed records stay equal to the store through absorb and trimming
     CommittedRecords committed(store, 2);
     const std::vector<std::string> names{"alice", "bob", "carol", "dave"};
     for (size_t round = 0; round < 8; ++round) {
-        RecordLayer block(committed);
+        BlockLayer block(committed);
         for (const auto& who : {names[round % 4], names[(round + 1) % 4]}) {
             AccountRecord a = load_account(block, id(who)).value_or(AccountRecord{});
             a.collateral_usd += 10;
             save(block, id(who), a);
         }
         WriteSet writes;
-        for (auto& c : encode_changes(block, committed)) writes.emplace(c.key, c.new_value);
+        for (auto& c : block.encode_changes()) writes.emplace(c.key, c.new_value);
         REQUIRE(store.commit(writes).ok());
-        committed.absorb(std::move(block));
+        committed.absorb(block);
         CHECK(committed.entries() == 2);  // the older entries were dropped
     }
     for (const auto& who : names) CHECK(committed.account(id(who))->collateral_usd == load_account(store, id(who))->collateral_usd);
