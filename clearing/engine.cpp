@@ -198,6 +198,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     BlockLayer block_view(*records_);  // its destructor drops the writes of a block that fails
     std::vector<Hash32> tx_hashes;
     tx_hashes.reserve(block.txs.size());
+    result.receipts.reserve(block.txs.size());
     try {
         for (size_t i = 0; i < block.txs.size(); ++i) {
             Receipt receipt = apply_tx(block_view, block.txs[i], checks[i], block.header.time_ms);

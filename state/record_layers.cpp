@@ -63,6 +63,12 @@ void RecordLayer::put(const AccountId& id, AccountRecord record) {
     accounts_.insert_or_assign(id, std::move(record));
 }
 
+AccountRecord* RecordLayer::account_to_change(const AccountId& id) {
+    if (auto it = accounts_.find(id); it != accounts_.end()) return &it->second;
+    const AccountRecord* below = base_->account(id);
+    return below != nullptr ? &accounts_.emplace(id, *below).first->second : nullptr;
+}
+
 void RecordLayer::put(const AccountId& id, NonceWindow window) { nonces_.insert_or_assign(id, std::move(window)); }
 
 void RecordLayer::put(MarketRecord market) {
@@ -221,6 +227,13 @@ void BlockLayer::put(const AccountId& id, AccountRecord record) {
     else accounts_.emplace(id, Written<AccountRecord>{std::move(record), &committed_->account_entry(id)});
 }
 
+AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
+    if (auto it = accounts_.find(id); it != accounts_.end()) return &it->second.record;
+    auto& entry = committed_->account_entry(id);
+    if (!entry.second.record) return nullptr;
+    return &accounts_.emplace(id, Written<AccountRecord>{*entry.second.record, &entry}).first->second.record;
+}
+
 void BlockLayer::put(const AccountId& id, NonceWindow window) {
     if (auto it = nonces_.find(id); it != nonces_.end()) it->second.record = std::move(window);
     else nonces_.emplace(id, Written<NonceWindow>{std::move(window), &committed_->nonces_entry(id)});
@@ -310,12 +323,10 @@ void use_nonce(RecordWriter& s, const ConfigRecord& config, const AccountId& id,
         s.put(id, std::move(window));
         return;
     }
-    const AccountRecord* a = s.account(id);
-    if (a == nullptr) throw StorageError("a nonce spent by an id without an account (authority is checked first)");
-    AccountRecord account = *a;
-    assert(account.nonces.accepts(nonce));
-    account.nonces.use(nonce);
-    s.put(id, std::move(account));
+    AccountRecord* account = s.account_to_change(id);
+    if (account == nullptr) throw StorageError("a nonce spent by an id without an account (authority is checked first)");
+    assert(account->nonces.accepts(nonce));
+    account->nonces.use(nonce);
 }
 
 std::optional<MarketRecord> load_market(const RecordReader& s, std::string_view symbol) {

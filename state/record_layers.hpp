@@ -71,6 +71,11 @@ public:
     virtual void put(const AccountId& id, NonceWindow window) = 0;
     virtual void put(MarketRecord market) = 0;
     virtual void put(ProtocolRecord protocol) = 0;
+    // This writer's own copy of `id`'s account, to change in place: made from the record below
+    // on first use, the same copy after. nullptr: no such account. Saves copying a record that
+    // this writer already holds (a block holds its hot accounts after their first transaction).
+    // The caller leaves it without empty market entries, as put() would.
+    virtual AccountRecord* account_to_change(const AccountId& id) = 0;
 };
 
 // A transaction's writes over its block (or over another layer). Reads see this layer's
@@ -94,6 +99,7 @@ public:
     void put(const AccountId& id, NonceWindow window) override;
     void put(MarketRecord market) override;
     void put(ProtocolRecord protocol) override;
+    AccountRecord* account_to_change(const AccountId& id) override;
     // Moves this layer's writes into `parent`, the writer it was made over.
     void merge_into(RecordWriter& parent);
 
@@ -185,6 +191,7 @@ public:
     void put(const AccountId& id, NonceWindow window) override;
     void put(MarketRecord market) override;
     void put(ProtocolRecord protocol) override;
+    AccountRecord* account_to_change(const AccountId& id) override;
     // Drops every write of this block (a block that failed, or was not committed).
     void discard();
 

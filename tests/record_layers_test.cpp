@@ -93,6 +93,34 @@ TEST_CASE("a block's writes are unseen by committed reads, dropped unless absorb
     CHECK(next.encode_changes().empty());  // absorb leaves the block empty
 }
 
+TEST_CASE("an account changed in place is the writer's own copy: made once, unseen below until merged or absorbed") {
+    MemoryStore store = committed_store();
+    CommittedRecords committed(store);
+    BlockLayer block(committed);
+    CHECK(block.account_to_change(id("carol")) == nullptr);
+    AccountRecord* alice = block.account_to_change(id("alice"));
+    REQUIRE(alice != nullptr);
+    alice->collateral_usd = 1;
+    CHECK(block.account_to_change(id("alice")) == alice);  // the same copy, not a fresh one
+    CHECK(block.account(id("alice")) == alice);
+    CHECK(committed.account(id("alice"))->collateral_usd == 100);
+    {
+        RecordLayer tx = block.layer();
+        tx.account_to_change(id("alice"))->collateral_usd = 2;
+        CHECK(block.account(id("alice"))->collateral_usd == 1);
+        tx.merge_into(block);
+    }
+    CHECK(block.account(id("alice"))->collateral_usd == 2);
+    const auto changes = block.encode_changes();
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].new_value == encode(*block.account(id("alice"))));
+    WriteSet writes;
+    for (const auto& c : changes) writes.emplace(c.key, c.new_value);
+    REQUIRE(store.commit(writes).ok());
+    committed.absorb(block);
+    CHECK(committed.account(id("alice"))->collateral_usd == 2);
+}
+
 TEST_CASE("holders see positions opened and closed in the layers above the committed index") {
     const MemoryStore store = committed_store();
     CommittedRecords committed(store);
