@@ -304,7 +304,8 @@ void print_table(const Json& r, std::ostream& out) {
         << num("load_1m_end", 2) << "\n";
     out << "machine limits\n";
     row("ed25519 verifications/s (" + std::to_string(r["threads"].get<unsigned>()) + " threads)", num("verify_per_s"),
-        "= " + num("verify_limit_tps") + " tx/s at " + num("signatures_per_tx", 2) + " sig/tx");
+        "= " + num("verify_limit_tps") + " tx/s at " + num("signatures_per_tx", 2) + " sig/tx; mean of " +
+            num("verify_per_s_before") + " before and " + num("verify_per_s_after") + " after the signed run");
     row("rocksdb puts/s (synced batch per block)", num("rocksdb_put_limit_per_s"),
         num("entries_per_block") + " entries of " + num("key_bytes", 0) + "+" + num("value_bytes", 0) + " B");
     row("blake2b-256 hashes/s (128 B, 1 thread)", num("blake2b_per_s"));
@@ -387,9 +388,8 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     std::vector<KeyPair> sample_keys;
     for (size_t i = 0; i < std::min<size_t>(workload.accounts(), 256); ++i)
         sample_keys.push_back(keypair_from_seed(blake2b_256(as_bytes("clearnode/bench/verify/" + std::to_string(i)))));
-    r["verify_per_s"] = bench::verify_per_s(sample_keys, options.threads, limit_seconds);
+    r["verify_per_s_before"] = bench::verify_per_s(sample_keys, options.threads, limit_seconds);
     r["signatures_per_tx"] = workload.signatures_per_tx();
-    r["verify_limit_tps"] = r["verify_per_s"].get<double>() / workload.signatures_per_tx();
     r["blake2b_per_s"] = bench::blake2b_per_s(128, limit_seconds);
 
     // The node: RocksDB with the node's options, genesis, every account funded (untimed).
@@ -415,8 +415,16 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     // (2) Signed and (3) pre-verified throughput, with (4) the stages of the latter.
     Phase signed_phase, preverified_phase;
     WorkerPool verify_pool(cli::verify_workers(options.threads));
-    if (!run_signed(node, signed_blocks, verify_pool, signed_phase, progress, error) ||
-        !run_preverified(node, preverified_blocks, preverified_phase, progress, error)) {
+    if (!run_signed(node, signed_blocks, verify_pool, signed_phase, progress, error)) {
+        err << "error: " << error << "\n";
+        return exit_internal;
+    }
+    // The limit again, right after the signed run: on a shared host it drifts by a quarter over
+    // minutes, and the ratio must divide by the limit the signed run had.
+    r["verify_per_s_after"] = bench::verify_per_s(sample_keys, options.threads, limit_seconds);
+    r["verify_per_s"] = (r["verify_per_s_before"].get<double>() + r["verify_per_s_after"].get<double>()) / 2;
+    r["verify_limit_tps"] = r["verify_per_s"].get<double>() / workload.signatures_per_tx();
+    if (!run_preverified(node, preverified_blocks, preverified_phase, progress, error)) {
         err << "error: " << error << "\n";
         return exit_internal;
     }
