@@ -47,9 +47,15 @@ struct Event {
     explicit Event(std::string event_kind) : kind(std::move(event_kind)) {}
     std::string kind;
     std::vector<std::pair<std::string, std::string>> fields;
-    Event& with(std::string name, std::string value) {
+    Event& with(std::string name, std::string value) & {
         fields.emplace_back(std::move(name), std::move(value));
         return *this;
+    }
+    // On a temporary, so that `events.push_back(Event{...}.with(...))` moves the event in
+    // rather than copying each of its strings.
+    Event&& with(std::string name, std::string value) && {
+        fields.emplace_back(std::move(name), std::move(value));
+        return std::move(*this);
     }
 };
 

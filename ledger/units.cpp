@@ -1,6 +1,9 @@
 #include "ledger/units.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cassert>
+#include <charconv>
 #include <limits>
 
 namespace clearnode {
@@ -124,18 +127,24 @@ std::string format_wide(const Wide& value) {
 
 std::string format_units(int64_t value, int scale) {
     assert(scale >= 0 && scale <= 18);
-    const bool negative = value < 0;
-    // Through Wide so that INT64_MIN has a magnitude.
-    Wide magnitude = negative ? -Wide(value) : Wide(value);
-    const Wide unit = Wide(pow10(scale));
-    std::string int_text = (magnitude / unit).str();
-    std::string frac_text = scale == 0 ? std::string() : (magnitude % unit).str();
-    if (scale > 0) frac_text.insert(0, static_cast<size_t>(scale) - frac_text.size(), '0');
-    while (!frac_text.empty() && frac_text.back() == '0') frac_text.pop_back();
-    std::string out = negative ? "-" : "";
-    out += int_text;
-    if (!frac_text.empty()) out += "." + frac_text;
-    return out;
+    // The magnitude in unsigned arithmetic (modulo 2^64, exact here), so that INT64_MIN has one.
+    const uint64_t magnitude = value < 0 ? uint64_t{0} - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+    const auto unit = static_cast<uint64_t>(pow10(scale));
+    std::array<char, 1 + 20 + 1 + 18> text{};  // sign, whole part, point, fraction
+    char* end = text.data();
+    if (value < 0) *end++ = '-';
+    end = std::to_chars(end, text.data() + text.size(), magnitude / unit).ptr;  // floor: both >= 0
+    uint64_t fraction = magnitude % unit;
+    if (fraction != 0) {
+        // `scale` digits with their leading zeros, then without trailing ones.
+        std::array<char, 18> digits{};
+        for (int i = scale - 1; i >= 0; --i, fraction /= 10) digits[static_cast<size_t>(i)] = static_cast<char>('0' + fraction % 10);
+        auto kept = static_cast<size_t>(scale);
+        while (digits[kept - 1] == '0') --kept;
+        *end++ = '.';
+        end = std::copy_n(digits.data(), kept, end);
+    }
+    return std::string(text.data(), end);
 }
 
 }  // namespace clearnode

@@ -27,6 +27,12 @@ TEST_CASE("format_units is the shortest exact text and round-trips") {
     CHECK(format_units(-1, 6) == "-0.000001");
     CHECK(format_units(100, 0) == "100");
     CHECK(format_units(std::numeric_limits<int64_t>::min(), 6) == "-9223372036854.775808");
+    CHECK(format_units(std::numeric_limits<int64_t>::min(), 0) == "-9223372036854775808");
+    CHECK(format_units(std::numeric_limits<int64_t>::min(), 18) == "-9.223372036854775808");
+    CHECK(format_units(std::numeric_limits<int64_t>::max(), 18) == "9.223372036854775807");
+    CHECK(format_units(1'000'000'000'000'000'000, 18) == "1");
+    CHECK(format_units(-1'050'000, 6) == "-1.05");
+    CHECK(format_units(-500'000, 6) == "-0.5");
     for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{-7}, int64_t{123456789}, std::numeric_limits<int64_t>::max(),
                       std::numeric_limits<int64_t>::min()})
         for (int scale : {0, 2, 5, 6, 8}) CHECK(parse_units(format_units(v, scale), scale).value == v);
