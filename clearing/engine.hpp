@@ -98,11 +98,12 @@ public:
     const StateReader& state() const { return store_; }
     // The committed records, typed (decoded once and kept for the next blocks). Reads fill a
     // cache: use from the thread that applies blocks.
-    const RecordReader& records() const { return *records_; }
+    const CommittedRecords& records() const { return *records_; }
     // Threads for the state-root update of each block (the root does not depend on them).
     void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
-    // Bounds the committed records kept decoded between blocks (results do not depend on it).
-    void set_record_cache_entries(size_t entries_max) { records_ = std::make_unique<CommittedRecords>(store_, entries_max); }
+    // Bounds the memory of the committed records kept decoded between blocks, in bytes (results
+    // do not depend on it).
+    void set_record_cache_bytes(size_t bytes_max) { records_ = std::make_unique<CommittedRecords>(store_, bytes_max); }
     // Called at the end of each stage of every block applied from now on (empty: none).
     void set_stage_listener(BlockStageListener listener) { stage_listener_ = std::move(listener); }
 

@@ -22,7 +22,7 @@ struct BenchOptions {
     bool json = false;
     std::string dir;  // where the databases go; empty: a new directory in the temp directory
     size_t cache_mb = 256;
-    size_t record_cache_entries = CommittedRecords::entries_max_default;
+    size_t record_cache_mb = CommittedRecords::bytes_max_default >> 20;
 };
 
 int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err);

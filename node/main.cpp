@@ -15,13 +15,13 @@
 namespace {
 
 // The two memory settings, as `apply`, `run` and `bench` take them.
-void add_cache_options(CLI::App& command, size_t& cache_mb, size_t& record_cache_entries) {
+void add_cache_options(CLI::App& command, size_t& cache_mb, size_t& record_cache_mb) {
     command.add_option("--cache-mb", cache_mb, "RocksDB block cache, memtables included")
         ->check(CLI::Range(size_t{1}, size_t{1} << 20))
         ->capture_default_str();
-    command.add_option("--record-cache", record_cache_entries,
-                       "records kept decoded between blocks (one per account, nonce window included)")
-        ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+    command.add_option("--record-cache-mb", record_cache_mb,
+                       "memory for the records kept decoded between blocks (0: none kept, every block reads the store)")
+        ->check(CLI::Range(size_t{0}, size_t{1} << 20))
         ->capture_default_str();
 }
 
@@ -29,7 +29,7 @@ void add_cache_options(CLI::App& command, size_t& cache_mb, size_t& record_cache
 void add_start_options(CLI::App& command, clearnode::cli::StartOptions& start) {
     command.add_flag("--verify-state", start.verify_state,
                      "recompute the state root from every entry before starting (O(state)); refuse a mismatch");
-    add_cache_options(command, start.cache_mb, start.record_cache_entries);
+    add_cache_options(command, start.cache_mb, start.record_cache_mb);
 }
 
 }  // namespace
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     bench->add_option("--threads", bench_options.threads, "verification threads (default: cores)")->check(CLI::Range(1u, 256u));
     bench->add_option("--mix", bench_options.mix, "transaction types, comma-separated, each optionally TYPE:WEIGHT")->capture_default_str();
     bench->add_option("--skew", bench_options.skew, "how parties are drawn")->check(CLI::IsMember({"zipf", "uniform"}))->capture_default_str();
-    add_cache_options(*bench, bench_options.cache_mb, bench_options.record_cache_entries);
+    add_cache_options(*bench, bench_options.cache_mb, bench_options.record_cache_mb);
     bench->add_option("--dir", bench_options.dir, "where to create the work directory (default: the temp directory)");
     bench->add_flag("--json", bench_options.json, "print one JSON object instead of a table");
 

@@ -36,7 +36,7 @@ std::optional<WritableNode> open_for_writing(const std::string& home, const Star
         error = state_dir(home) + ": refusing to start on this state: " + error;
         return std::nullopt;
     }
-    node.engine->set_record_cache_entries(options.record_cache_entries);
+    node.engine->set_record_cache_bytes(options.record_cache_mb << 20);
     try {
         if (auto problem = check_log_head(*node.store, *node.engine); !problem.empty()) {
             error = state_dir(home) + ": refusing to start on this state: " + problem;

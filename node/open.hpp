@@ -29,8 +29,8 @@ struct StartOptions {
     bool verify_state = false;
     // RocksDB's block cache, to which its memtables are charged.
     size_t cache_mb = 256;
-    // Records kept decoded between blocks, one per account (least recently read dropped).
-    size_t record_cache_entries = CommittedRecords::entries_max_default;
+    // Memory for the records kept decoded between blocks (least recently read dropped).
+    size_t record_cache_mb = CommittedRecords::bytes_max_default >> 20;
 };
 
 // Takes DIR's lock, opens its store and refuses a state that fails its own checks: a missing

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <functional>
 #include <set>
 
 namespace clearnode {
@@ -26,6 +27,22 @@ std::vector<AccountId> holders_after_writes(std::vector<AccountId> below, const 
         else ids.erase(id);
     }
     return {ids.begin(), ids.end()};
+}
+
+// What a cached entry costs in memory, in bytes: its table node (the pair, libstdc++'s next
+// pointer and cached hash, an allocator header) and its share of the bucket array, plus the heap
+// its record holds. Only trimming reads it: it must grow with the real cost, not equal it.
+template <typename Entry>
+constexpr size_t node_bytes = sizeof(Entry) + 3 * sizeof(void*) + 16;
+
+size_t heap_bytes(const NonceWindow& window) { return window.nonces.capacity() * sizeof(uint64_t); }
+
+size_t heap_bytes(const AccountRecord& account) {
+    static const size_t inline_chars = std::string().capacity();
+    size_t bytes = account.markets.capacity() * sizeof(MarketPosition) + heap_bytes(account.nonces);
+    for (const auto& position : account.markets)
+        if (position.market.capacity() > inline_chars) bytes += position.market.capacity() + 1;
+    return bytes;
 }
 
 }  // namespace
@@ -93,17 +110,27 @@ void RecordLayer::merge_into(RecordWriter& parent) {
 
 // --- CommittedRecords ---
 
-CommittedRecords::CommittedRecords(const StateReader& store, size_t entries_max)
-    : store_(&store), entries_max_(entries_max) {
-    assert(entries_max >= 1);
+CommittedRecords::CommittedRecords(const StateReader& store, size_t bytes_max) : store_(&store), bytes_max_(bytes_max) {}
+
+// Sets an entry's record and charges it anew. Const as the reads that fill the cache are.
+template <typename Record>
+void CommittedRecords::replace(Entry<Record>& entry, std::optional<Record> record) const {
+    Slot<Record>& slot = entry.second;
+    assert(bytes_ >= slot.bytes);
+    bytes_ -= slot.bytes;
+    slot.record = std::move(record);
+    slot.bytes = node_bytes<Entry<Record>> + (slot.record ? heap_bytes(*slot.record) : 0);
+    bytes_ += slot.bytes;
+    slot.read_epoch = epoch_;
 }
 
+// A record that does not decode throws (StorageError) before anything is cached.
 CommittedRecords::Entry<AccountRecord>& CommittedRecords::account_entry(const AccountId& id) const {
     auto it = accounts_.find(id);
     if (it == accounts_.end()) {
-        Slot<AccountRecord> slot;
-        slot.record = load_account(*store_, id);
-        it = accounts_.emplace(id, std::move(slot)).first;
+        auto stored = load_account(*store_, id);
+        it = accounts_.emplace(id, Slot<AccountRecord>{}).first;
+        replace(*it, std::move(stored));
     }
     it->second.read_epoch = epoch_;
     return *it;
@@ -112,10 +139,10 @@ CommittedRecords::Entry<AccountRecord>& CommittedRecords::account_entry(const Ac
 CommittedRecords::Entry<NonceWindow>& CommittedRecords::nonces_entry(const AccountId& id) const {
     auto it = nonces_.find(id);
     if (it == nonces_.end()) {
-        auto stored = store_->get(keys::nonces(id));
-        Slot<NonceWindow> slot;
-        if (stored) slot.record = decode_nonces(*stored);
-        it = nonces_.emplace(id, std::move(slot)).first;
+        const auto bytes = store_->get(keys::nonces(id));
+        auto stored = bytes ? std::optional(decode_nonces(*bytes)) : std::nullopt;
+        it = nonces_.emplace(id, Slot<NonceWindow>{}).first;
+        replace(*it, std::move(stored));
     }
     it->second.read_epoch = epoch_;
     return *it;
@@ -158,8 +185,8 @@ void CommittedRecords::absorb(BlockLayer& block) {
     assert(open_block_ == &block);
     ++epoch_;
     // Order-free: each write replaces its slot's record.
-    for (auto& [id, written] : block.accounts_) written.committed->second = {std::move(written.record), epoch_};
-    for (auto& [id, written] : block.nonces_) written.committed->second = {std::move(written.record), epoch_};
+    for (auto& [id, written] : block.accounts_) replace(*written.committed, std::optional(std::move(written.record)));
+    for (auto& [id, written] : block.nonces_) replace(*written.committed, std::optional(std::move(written.record)));
     for (auto& [symbol, market] : block.markets_) markets_.insert_or_assign(symbol, std::move(market));
     if (block.protocol_) protocol_ = *block.protocol_;
     block.discard();
@@ -172,24 +199,48 @@ void CommittedRecords::clear() {
     nonces_.clear();
     markets_.clear();
     protocol_.reset();
+    bytes_ = 0;
 }
 
-// Drops the least recently read account and nonce entries until a quarter of the bound is
-// free, so that a trim runs once per many blocks. Which entries go changes no result.
+namespace {
+
+// Drops a table's entries last read before `epoch`; returns the bytes they were charged.
+template <typename Table>
+size_t erase_read_before(Table& table, uint64_t epoch) {
+    size_t bytes = 0;
+    for (auto it = table.begin(); it != table.end();) {  // order-free: the epoch alone decides
+        if (it->second.read_epoch >= epoch) {
+            ++it;
+            continue;
+        }
+        bytes += it->second.bytes;
+        it = table.erase(it);
+    }
+    return bytes;
+}
+
+}  // namespace
+
+// Past the bound, keeps the most recently read entries that fit in three quarters of it (whole
+// epochs: those read in one block go or stay together), so that a trim runs once per many
+// blocks. Which entries go changes no result.
 void CommittedRecords::trim() {
     assert(open_block_ == nullptr);  // an open block holds pointers to slots
-    if (entries() <= entries_max_) return;
-    std::vector<uint64_t> epochs;
-    epochs.reserve(entries());
-    for (const auto& [id, slot] : accounts_) epochs.push_back(slot.read_epoch);  // order-free: a multiset
-    for (const auto& [id, slot] : nonces_) epochs.push_back(slot.read_epoch);
-    const size_t keep = entries_max_ - entries_max_ / 4;
-    const size_t drop = epochs.size() - keep;
-    std::nth_element(epochs.begin(), epochs.begin() + static_cast<std::ptrdiff_t>(drop), epochs.end());
-    const uint64_t keep_from_epoch = epochs[drop];  // entries read before this epoch go
-    // Order-free: the predicate alone decides.
-    std::erase_if(accounts_, [&](const auto& entry) { return entry.second.read_epoch < keep_from_epoch; });
-    std::erase_if(nonces_, [&](const auto& entry) { return entry.second.read_epoch < keep_from_epoch; });
+    if (bytes_ <= bytes_max_) return;
+    std::map<uint64_t, size_t, std::greater<>> bytes_by_epoch;  // newest first
+    for (const auto& [id, slot] : accounts_) bytes_by_epoch[slot.read_epoch] += slot.bytes;  // order-free: summed
+    for (const auto& [id, slot] : nonces_) bytes_by_epoch[slot.read_epoch] += slot.bytes;
+    const size_t keep_bytes = bytes_max_ - bytes_max_ / 4;
+    uint64_t keep_from_epoch = epoch_ + 1;  // entries read before it go
+    size_t kept_bytes = 0;
+    for (const auto& [epoch, bytes] : bytes_by_epoch) {
+        if (kept_bytes + bytes > keep_bytes) break;
+        kept_bytes += bytes;
+        keep_from_epoch = epoch;
+    }
+    bytes_ -= erase_read_before(accounts_, keep_from_epoch);
+    bytes_ -= erase_read_before(nonces_, keep_from_epoch);
+    assert(bytes_ == kept_bytes);
 }
 
 // --- BlockLayer ---

@@ -115,14 +115,17 @@ class BlockLayer;
 
 // The committed records of a store, decoded on first read and kept. The engine keeps one
 // across blocks and hands it each committed block (absorb), so that it always equals the
-// store; queries make a short-lived one. Account and nonce entries are bounded: past
-// `entries_max`, those least recently read are dropped (they are read again on demand).
+// store; queries make a short-lived one. Account and nonce entries are bounded in bytes: past
+// `bytes_max` (each entry charged its table node and the heap its record holds), those least
+// recently read are dropped after a block (they are read again on demand). A bound in bytes,
+// not entries, because an entry's size varies tenfold with its nonce window (a full one is
+// 800 bytes in memory, a new account's none): the operator sets memory, not a guess of it.
 // Reads here see committed records only, never an open block's writes.
 // Not thread-safe: reads fill the cache.
 class CommittedRecords final : public RecordReader {
 public:
-    static constexpr size_t entries_max_default = 1u << 18;
-    explicit CommittedRecords(const StateReader& store, size_t entries_max = entries_max_default);
+    static constexpr size_t bytes_max_default = size_t{256} << 20;
+    explicit CommittedRecords(const StateReader& store, size_t bytes_max = bytes_max_default);
     CommittedRecords(const CommittedRecords&) = delete;
     CommittedRecords& operator=(const CommittedRecords&) = delete;
 
@@ -140,6 +143,8 @@ public:
     // may be open.
     void clear();
     size_t entries() const { return accounts_.size() + nonces_.size(); }
+    // What the account and nonce entries are charged, in bytes (at most bytes_max after absorb).
+    size_t bytes() const { return bytes_; }
 
 private:
     friend class BlockLayer;
@@ -147,6 +152,7 @@ private:
     struct Slot {
         std::optional<Record> record;  // nullopt: not in the store
         uint64_t read_epoch = 0;
+        size_t bytes = 0;  // what this entry is charged (charge_of), kept to take it back exactly
     };
     template <typename Record>
     using Table = AccountTable<Slot<Record>>;
@@ -156,10 +162,13 @@ private:
 
     Entry<AccountRecord>& account_entry(const AccountId& id) const;
     Entry<NonceWindow>& nonces_entry(const AccountId& id) const;
+    template <typename Record>
+    void replace(Entry<Record>& entry, std::optional<Record> record) const;
     void trim();
 
     const StateReader* store_;
-    size_t entries_max_;
+    size_t bytes_max_;
+    mutable size_t bytes_ = 0;  // the sum of the entries' Slot::bytes
     uint64_t epoch_ = 0;  // one per absorbed block: the recency of a read
     const BlockLayer* open_block_ = nullptr;
     mutable Table<AccountRecord> accounts_;

@@ -166,10 +166,21 @@ TEST_CASE("a block's changes are the bytes the byte-level path writes, index inc
     CHECK(std::is_sorted(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.key < b.key; }));
 }
 
-TEST_CASE("committed records stay equal to the store through absorb and trimming") {
+TEST_CASE("committed records stay equal to the store through absorb and trimming to their byte bound") {
     MemoryStore store = committed_store();
-    CommittedRecords committed(store, 2);
     const std::vector<std::string> names{"alice", "bob", "carol", "dave"};
+    size_t all_bytes = 0;  // what the four accounts are charged when all are cached
+    {
+        CommittedRecords probe(store);
+        for (const auto& who : names) (void)probe.account(id(who));
+        CHECK(probe.entries() == 4);
+        all_bytes = probe.bytes();
+        CHECK(all_bytes > 4 * sizeof(AccountRecord));
+    }
+    const size_t bytes_max = all_bytes * 2 / 3;  // a trim keeps at most half of the four's bytes
+    CommittedRecords committed(store, bytes_max);
+    size_t rounds_trimmed = 0;
+    size_t rounds_with_two_kept = 0;
     for (size_t round = 0; round < 8; ++round) {
         BlockLayer block(committed);
         for (const auto& who : {names[round % 4], names[(round + 1) % 4]}) {
@@ -181,8 +192,31 @@ TEST_CASE("committed records stay equal to the store through absorb and trimming
         for (auto& c : block.encode_changes()) writes.emplace(c.key, c.new_value);
         REQUIRE(store.commit(writes).ok());
         committed.absorb(block);
-        CHECK(committed.entries() == 2);  // the older entries were dropped
+        CHECK(committed.bytes() <= bytes_max);
+        if (committed.entries() < std::min<size_t>(4, round + 2)) ++rounds_trimmed;
+        if (committed.entries() >= 2) ++rounds_with_two_kept;
     }
+    CHECK(rounds_trimmed > 0);
+    CHECK(rounds_with_two_kept > 0);  // the newest block's entries stay when they fit
     for (const auto& who : names) CHECK(committed.account(id(who))->collateral_usd == load_account(store, id(who))->collateral_usd);
     CHECK(load_account(store, id("dave"))->collateral_usd == 40);
+}
+
+TEST_CASE("a record cache of zero bytes keeps nothing between blocks and still reads right") {
+    MemoryStore store = committed_store();
+    CommittedRecords committed(store, 0);
+    for (int round = 0; round < 3; ++round) {
+        BlockLayer block(committed);
+        AccountRecord a = *block.account(id("bob"));
+        a.collateral_usd += 1;
+        save(block, id("bob"), a);
+        WriteSet writes;
+        for (auto& c : block.encode_changes()) writes.emplace(c.key, c.new_value);
+        REQUIRE(store.commit(writes).ok());
+        committed.absorb(block);
+        CHECK(committed.entries() == 0);
+        CHECK(committed.bytes() == 0);
+    }
+    CHECK(committed.account(id("bob"))->collateral_usd == 203);
+    CHECK(committed.bytes() > 0);  // read again, charged again
 }

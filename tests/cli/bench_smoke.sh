@@ -14,7 +14,7 @@ failures=0
 grep -q '^{.*}$' "$work/out.json" || { echo "FAILED: not one JSON object"; failures=$((failures + 1)); }
 for field in verify_limit_tps rocksdb_put_limit_per_s signed_tps signed_ratio preverified_tps preverified_ratio \
              apply_only_tps root_update_us_per_tx commit_ms_p50 commit_ms_p99 peak_rss_mb disk_bytes_per_account \
-             open_ms verify_state_ms verify_per_s_before verify_per_s_after; do
+             open_ms verify_state_ms verify_per_s_before verify_per_s_after record_cache_entries record_cache_used_mb; do
   grep -q "\"$field\":[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
 done
 grep -q '"rejected":{}' "$work/out.json" || { echo "FAILED: the workload had rejections"; failures=$((failures + 1)); }

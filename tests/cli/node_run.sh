@@ -111,7 +111,7 @@ wal=$(ls -t "$home"/state/*.log | head -1)
 printf '\x13\x37partial-record-of-a-write-that-never-finished' >> "$wal"
 # What an operator runs after a crash: rehash the state before the first block (small caches
 # too: they bound memory, not results).
-start_node 50 --verify-state --cache-mb 16 --record-cache 8
+start_node 50 --verify-state --cache-mb 16 --record-cache-mb 0
 check "after a torn log tail the node starts again, its state rehashed" wait_until 10 grep -q "at height $height_killed," "$work/run.err"
 check "  having lost no committed block" test "$(status_field "$home" height)" -eq "$height_killed"
 check "  and stops cleanly" stop_node
