@@ -254,7 +254,7 @@ std::string Engine::commit(BlockLayer& block_view, const ChainRecord& next_chain
                           const BookkeepingWrites& bookkeeping) {
     std::vector<EntryChange> changes;
     try {
-        changes = block_view.encode_changes();
+        changes = block_view.encode_changes(threads_);
     } catch (const StorageError& e) {
         return std::string("storage: ") + e.what();
     }

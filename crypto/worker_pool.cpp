@@ -150,4 +150,31 @@ void WorkerPool::Batch::cancel() noexcept {
     pool_.reset();
 }
 
+size_t slice_count(size_t count, unsigned threads, size_t slice_min) {
+    assert(threads >= 1 && slice_min >= 1);
+    return std::clamp<size_t>(count / slice_min, 1, threads);
+}
+
+void for_each_slice(size_t count, size_t parts, const std::function<void(size_t begin, size_t end, size_t part)>& slice) {
+    assert(parts >= 1);
+    const size_t per_part = (count + parts - 1) / parts;
+    const auto bounds = [&](size_t part) { return std::pair(std::min(count, part * per_part), std::min(count, (part + 1) * per_part)); };
+    std::vector<std::exception_ptr> errors(parts);
+    const auto run = [&](size_t part) {
+        try {
+            const auto [begin, end] = bounds(part);
+            slice(begin, end, part);
+        } catch (...) {
+            errors[part] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> threads;
+    threads.reserve(parts - 1);
+    for (size_t part = 1; part < parts; ++part) threads.emplace_back(run, part);
+    run(0);
+    for (auto& t : threads) t.join();
+    for (const auto& error : errors)
+        if (error) std::rethrow_exception(error);
+}
+
 }  // namespace clearnode

@@ -89,4 +89,13 @@ private:
     std::shared_ptr<Shared> shared_;
 };
 
+// Fork-join over short-lived threads, for one block's bulk work (encoding its changes, hashing
+// their leaves) when no pool is at hand. How many contiguous slices to cut `count` items into:
+// at most `threads`, and none smaller than `slice_min` items (a thread costs more than so few).
+size_t slice_count(size_t count, unsigned threads, size_t slice_min);
+// Runs slice(begin, end, part) for `parts` contiguous slices of [0, count), part 0 on the caller
+// and each other on a thread of its own; returns when all have, rethrowing the exception of the
+// lowest part that threw. Which slice runs where changes nothing the slices write by `part`.
+void for_each_slice(size_t count, size_t parts, const std::function<void(size_t begin, size_t end, size_t part)>& slice);
+
 }  // namespace clearnode

@@ -1,10 +1,11 @@
 #include "state/commitment.hpp"
 
+#include "crypto/worker_pool.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cassert>
 #include <functional>
-#include <thread>
 #include <vector>
 
 namespace clearnode {
@@ -69,22 +70,15 @@ void StateCommitment::apply(std::span<const EntryChange> all_changes, unsigned t
     changes.reserve(all_changes.size());
     for (const auto& change : all_changes)
         if (is_state_key(change.key)) changes.push_back(&change);
-    auto fold = [&changes](size_t begin, size_t end, StateCommitment& part) {
-        for (size_t i = begin; i < end; ++i) {
-            if (changes[i]->old_value) part.remove(changes[i]->key, *changes[i]->old_value);
-            if (changes[i]->new_value) part.add(changes[i]->key, *changes[i]->new_value);
-        }
-    };
-    // Each thread sums its contiguous slice into its own accumulator; the parts are added.
+    // Each slice sums into its own accumulator; the parts are added (the sum is order-free).
     constexpr size_t changes_per_thread_min = 64;
-    const size_t workers = std::clamp<size_t>(changes.size() / changes_per_thread_min, 1, threads);
-    const size_t chunk = (changes.size() + workers - 1) / workers;
-    std::vector<StateCommitment> parts(workers);
-    std::vector<std::thread> pool;
-    for (size_t w = 1; w < workers; ++w)
-        pool.emplace_back(fold, std::min(changes.size(), w * chunk), std::min(changes.size(), (w + 1) * chunk), std::ref(parts[w]));
-    fold(0, std::min(changes.size(), chunk), parts[0]);
-    for (auto& t : pool) t.join();
+    std::vector<StateCommitment> parts(slice_count(changes.size(), threads, changes_per_thread_min));
+    for_each_slice(changes.size(), parts.size(), [&](size_t begin, size_t end, size_t part) {
+        for (size_t i = begin; i < end; ++i) {
+            if (changes[i]->old_value) parts[part].remove(changes[i]->key, *changes[i]->old_value);
+            if (changes[i]->new_value) parts[part].add(changes[i]->key, *changes[i]->new_value);
+        }
+    });
     for (const auto& part : parts)
         for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + part.sum_[i]);
 }

@@ -206,8 +206,9 @@ public:
 
     // The records this block changed, as the store's bytes: each changed entry with its
     // committed value (for the state root) and its new one, the "holder/" index included.
-    // Entries whose bytes did not change are left out. Ascending by key.
-    std::vector<EntryChange> encode_changes() const;
+    // Entries whose bytes did not change are left out. Ascending by key. The accounts are
+    // encoded on up to `threads` threads (the result does not depend on them).
+    std::vector<EntryChange> encode_changes(unsigned threads = 1) const;
 
 private:
     friend class CommittedRecords;  // absorb moves the writes into the committed slots
@@ -216,6 +217,8 @@ private:
         Record record;
         CommittedRecords::Entry<Record>* committed;
     };
+
+    static void add_account_changes(std::vector<EntryChange>& out, const AccountId& id, const Written<AccountRecord>& written);
 
     CommittedRecords* committed_;
     AccountTable<Written<AccountRecord>> accounts_;

@@ -166,6 +166,31 @@ TEST_CASE("a block's changes are the bytes the byte-level path writes, index inc
     CHECK(std::is_sorted(changes.begin(), changes.end(), [](const auto& a, const auto& b) { return a.key < b.key; }));
 }
 
+TEST_CASE("a block's changes encode the same on one thread and on several") {
+    MemoryStore store = committed_store();
+    CommittedRecords committed(store);
+    BlockLayer block(committed);
+    for (int i = 0; i < 1000; ++i) {  // enough accounts for several slices of 256
+        const AccountId who = id("trader-" + std::to_string(i));
+        const int64_t size = i % 3 == 0 ? 0 : (i % 2 == 0 ? i : -i);
+        save(block, who, holding(1000 + i, {{"BTC", size}}));
+    }
+    AccountRecord bob = *block.account(id("bob"));
+    bob.markets.clear();  // closes two positions: two holder entries go
+    save(block, id("bob"), bob);
+    const auto one = block.encode_changes(1);
+    REQUIRE(one.size() > 1000);
+    for (unsigned threads : {2u, 3u, 8u}) {
+        const auto many = block.encode_changes(threads);
+        REQUIRE(many.size() == one.size());
+        for (size_t i = 0; i < one.size(); ++i) {
+            CHECK(many[i].key == one[i].key);
+            CHECK(many[i].old_value == one[i].old_value);
+            CHECK(many[i].new_value == one[i].new_value);
+        }
+    }
+}
+
 TEST_CASE("committed records stay equal to the store through absorb and trimming to their byte bound") {
     MemoryStore store = committed_store();
     const std::vector<std::string> names{"alice", "bob", "carol", "dave"};
