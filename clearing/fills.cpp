@@ -229,10 +229,10 @@ Reason apply_open(TxContext& ctx, const Open& tx) {
     if (Reason r = fill_margin_check(taker, taker_book, params, *market, taker_leg); r != Reason::ok) return r;
     if (Reason r = fill_margin_check(maker, maker_book, params, *market, maker_leg); r != Reason::ok) return r;
 
-    save(ctx.view, ctx.signer, taker);
-    save(ctx.view, tx.maker.account, maker);
-    save(ctx.view, *market);
-    save(ctx.view, protocol);
+    save(ctx.view, ctx.signer, std::move(taker));  // moved: a hot account's record is a deep copy
+    save(ctx.view, tx.maker.account, std::move(maker));
+    save(ctx.view, std::move(*market));
+    save(ctx.view, std::move(protocol));
     return Reason::ok;
 }
 

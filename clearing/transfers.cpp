@@ -16,7 +16,7 @@ UnitsOrReason positive_usd(const DecimalText& amount) {
 void credit(TxContext& ctx, const AccountId& id, int64_t amount_usd) {
     AccountRecord account = load_account(ctx.view, id).value_or(AccountRecord{});
     account.collateral_usd = checked_add(account.collateral_usd, amount_usd);
-    save(ctx.view, id, account);
+    save(ctx.view, id, std::move(account));
 }
 
 }  // namespace
@@ -37,7 +37,7 @@ Reason apply_withdraw(TxContext& ctx, const Withdraw& tx) {
     if (amount.reason != Reason::ok) return amount.reason;
     AccountRecord account = load_account(ctx.view, ctx.signer).value();
     if (Reason r = debit_for_removal(ctx, account, amount.value); r != Reason::ok) return r;
-    save(ctx.view, ctx.signer, account);
+    save(ctx.view, ctx.signer, std::move(account));
     ProtocolRecord protocol = load_protocol(ctx.view);
     protocol.withdrawals_total_usd = checked_add(protocol.withdrawals_total_usd, amount.value);
     save(ctx.view, protocol);
@@ -50,7 +50,7 @@ Reason apply_transfer(TxContext& ctx, const Transfer& tx) {
     if (amount.reason != Reason::ok) return amount.reason;
     AccountRecord account = load_account(ctx.view, ctx.signer).value();
     if (Reason r = debit_for_removal(ctx, account, amount.value); r != Reason::ok) return r;
-    save(ctx.view, ctx.signer, account);
+    save(ctx.view, ctx.signer, std::move(account));
     credit(ctx, tx.to, amount.value);
     ctx.events.push_back(Event{"transfer"}
                              .with("from", to_hex(ctx.signer))

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace clearnode;
 
@@ -109,4 +110,38 @@ TEST_CASE("verify_batch: one result per message in order, the same for any numbe
         WorkerPool pool(workers);
         CHECK(verify_batch(messages, pool) == expected);
     }
+}
+
+TEST_CASE("slices: as many as the threads allow and the minimum slice permits, covering every index once") {
+    CHECK(slice_count(0, 4, 64) == 1);
+    CHECK(slice_count(127, 4, 64) == 1);
+    CHECK(slice_count(128, 4, 64) == 2);
+    CHECK(slice_count(100'000, 3, 64) == 3);
+    for (size_t parts : {1u, 2u, 3u, 7u}) {
+        std::vector<std::atomic<int>> seen(1000);
+        std::vector<size_t> items_by_part(parts, 0);
+        for_each_slice(seen.size(), parts, [&](size_t begin, size_t end, size_t part) {
+            REQUIRE(begin <= end);
+            items_by_part[part] = end - begin;
+            for (size_t i = begin; i < end; ++i) ++seen[i];
+        });
+        for (const auto& s : seen) CHECK(s.load() == 1);
+        size_t total = 0;
+        for (size_t n : items_by_part) total += n;
+        CHECK(total == seen.size());
+    }
+}
+
+TEST_CASE("slices: the lowest part's exception is rethrown after every part has run") {
+    std::atomic<int> ran{0};
+    try {
+        for_each_slice(30, 3, [&](size_t, size_t, size_t part) {
+            ++ran;
+            if (part >= 1) throw std::runtime_error("part " + std::to_string(part));
+        });
+        FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "part 1");
+    }
+    CHECK(ran.load() == 3);
 }
