@@ -99,7 +99,8 @@ public:
     // The committed records, typed (decoded once and kept for the next blocks). Reads fill a
     // cache: use from the thread that applies blocks.
     const CommittedRecords& records() const { return *records_; }
-    // Threads for the state-root update of each block (the root does not depend on them).
+    // Threads for encoding the changes and updating the state root of each block (neither
+    // result depends on them).
     void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
     // Bounds the memory of the committed records kept decoded between blocks, in bytes (results
     // do not depend on it).
