@@ -142,8 +142,8 @@ CommittedRecords::Entry<AccountRecord>& CommittedRecords::account_entry(const Ac
 CommittedRecords::Entry<NonceWindow>& CommittedRecords::nonces_entry(const AccountId& id) const {
     auto it = nonces_.find(id);
     if (it == nonces_.end()) {
-        const auto bytes = store_->get(keys::nonces(id));
-        auto stored = bytes ? std::optional(decode_nonces(*bytes)) : std::nullopt;
+        const auto encoded = store_->get(keys::nonces(id));
+        auto stored = encoded ? std::optional(decode_nonces(*encoded)) : std::nullopt;
         it = nonces_.emplace(id, Slot<NonceWindow>{}).first;
         replace(*it, std::move(stored));
     }
@@ -347,12 +347,11 @@ std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) const {
     constexpr size_t accounts_per_thread_min = 256;
     std::vector<std::vector<EntryChange>> parts(slice_count(accounts.size(), threads, accounts_per_thread_min));
     for_each_slice(accounts.size(), parts.size(), [&](size_t begin, size_t end, size_t part) {
-        parts[part].reserve(end - begin + (end - begin) / 4);
         for (size_t i = begin; i < end; ++i) add_account_changes(parts[part], accounts[i]->first, accounts[i]->second);
     });
-    std::vector<EntryChange> out = std::move(parts[0]);
+    std::vector<EntryChange> out;
     out.reserve(accounts.size() + accounts.size() / 4 + nonces_.size() + markets_.size() + 1);
-    for (size_t part = 1; part < parts.size(); ++part) std::move(parts[part].begin(), parts[part].end(), std::back_inserter(out));
+    for (auto& part : parts) std::move(part.begin(), part.end(), std::back_inserter(out));
     for (const auto& [id, written] : nonces_) {  // order-free: sorted at the end
         const auto& committed = written.committed->second.record;
         add_change(out, keys::nonces(id), encoded(committed ? &*committed : nullptr), encode(written.record));

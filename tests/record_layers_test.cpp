@@ -191,6 +191,20 @@ TEST_CASE("a block's changes encode the same on one thread and on several") {
     }
 }
 
+TEST_CASE("an engine encoding and hashing on several threads reaches the root and state it reaches on one") {
+    Chain one;
+    Chain several;
+    several.engine->set_threads(3);
+    std::vector<Tx> deposits;
+    for (int i = 0; i < 700; ++i) deposits.push_back(one.deposit("holder-" + std::to_string(i), std::to_string(100 + i)));
+    // 700 new accounts: the encoding runs in two slices of at least 256, the root's leaves in three.
+    const BlockResult a = one.apply_block(deposits);
+    const BlockResult b = several.apply_block(deposits);
+    CHECK(a.ok_count() == deposits.size());
+    CHECK(b.state_root == a.state_root);
+    CHECK(snapshot(several.state()) == snapshot(one.state()));
+}
+
 TEST_CASE("committed records stay equal to the store through absorb and trimming to their byte bound") {
     MemoryStore store = committed_store();
     const std::vector<std::string> names{"alice", "bob", "carol", "dave"};
