@@ -3,8 +3,10 @@
 #include "crypto/worker_pool.hpp"
 #include "node/bench_workload.hpp"
 #include "state/commitment.hpp"
+#include "state/records.hpp"
 #include "state/store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -88,11 +90,12 @@ double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, size_t
     if (!store) return 0;
     Rng rng(2);
     const std::string value = random_bytes(rng, shape.value_bytes);
-    // Distinct keys of the engine's key size, drawn by index so that keys repeat across batches
-    // as accounts do.
+    // Distinct keys of the engine's key size and shape (a type prefix, then a random id), drawn
+    // by index so that keys repeat across batches as accounts do.
+    const std::string_view prefix = keys::account_prefix;
     auto key_of = [&](uint64_t index) {
         Rng key_rng(index + 1);
-        return random_bytes(key_rng, shape.key_bytes);
+        return std::string(prefix) + random_bytes(key_rng, std::max(shape.key_bytes, prefix.size()) - prefix.size());
     };
     double committing_s = 0;
     size_t puts = 0;
