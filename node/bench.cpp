@@ -64,6 +64,7 @@ struct Phase {
     size_t key_bytes = 0;
     size_t value_bytes = 0;
     double wall_s = 0;  // everything timed, per block from decode to commit
+    double cpu_s = 0;   // the process's CPU time over the same spans, every thread's
     double decode_s = 0;
     double verify_s = 0;
     double execute_s = 0;
@@ -164,6 +165,7 @@ bool run_signed(Node& node, const std::vector<EncodedBlock>& blocks, WorkerPool&
     size_t decoded = 0;
     double decode_between_s = 0;  // decoding since the last block was applied
     const auto start = Clock::now();
+    const double cpu_start_s = bench::process_cpu_s();
     auto applied = start;
     const auto next = [&]() -> std::optional<Block> {
         if (decoded == blocks.size() || !error.empty()) return std::nullopt;
@@ -189,6 +191,7 @@ bool run_signed(Node& node, const std::vector<EncodedBlock>& blocks, WorkerPool&
     };
     const bool ok = cli::apply_verified_ahead(*node.engine, pool, next, apply) && error.empty();
     phase.wall_s = seconds_between(start, Clock::now());
+    phase.cpu_s = bench::process_cpu_s() - cpu_start_s;
     progress.clear();
     return ok;
 }
@@ -202,8 +205,10 @@ bool run_preverified(Node& node, const std::vector<EncodedBlock>& blocks, Phase&
         if (!decode_into(block, blocks[b], error)) return false;
         const std::vector<SignatureCheck> checks(block.txs.size(), SignatureCheck{true, true});
         const auto start = Clock::now();
+        const double cpu_start_s = bench::process_cpu_s();
         if (!apply_timed(node, block, checks, start, phase, error)) return false;
         phase.wall_s += seconds_between(start, Clock::now());
+        phase.cpu_s += bench::process_cpu_s() - cpu_start_s;
         progress.show("pre-verified run", b + 1, blocks.size());
     }
     progress.clear();
@@ -300,7 +305,7 @@ void print_table(const Json& r, std::ostream& out) {
     out << "clearnode bench  " << r["date"].get<std::string>() << "  accounts " << r["accounts"] << "  txs " << r["txs"]
         << "  block " << r["block_txs"] << "  threads " << r["threads"] << "  mix " << r["mix"].get<std::string>()
         << "  skew " << r["skew"].get<std::string>() << "  load " << num("load_1m_start", 2) << " -> "
-        << num("load_1m_end", 2) << "\n";
+        << num("load_1m_end", 2) << "  malloc " << r["allocator"].get<std::string>() << "\n";
     out << "machine limits\n";
     row("ed25519 verifications/s (" + std::to_string(r["threads"].get<unsigned>()) + " threads)", num("verify_per_s"),
         "= " + num("verify_limit_tps") + " tx/s at " + num("signatures_per_tx", 2) + " sig/tx; mean of " +
@@ -311,9 +316,12 @@ void print_table(const Json& r, std::ostream& out) {
     row("state-root leaves/s (1 thread)", num("leaf_per_s"));
     out << "node\n";
     row("signed tx/s (decode+verify+apply+root+commit)", num("signed_tps"), num("signed_ratio", 3) + " of the verify limit");
+    row("signed cpu us/tx, of which not verifying", num("signed_cpu_us_per_tx", 1) + " / " + num("signed_other_cpu_us_per_tx", 1),
+        "cores busy " + num("signed_cpu_busy", 2) + "; verifying " + num("verify_cpu_us", 1) + " us/signature");
     row("pre-verified tx/s (apply+root+commit)", num("preverified_tps"),
         num("preverified_ratio", 3) + " of the rocksdb floor (" + num("rocksdb_floor_tps") + " tx/s at " +
             num("entries_per_tx", 2) + " entries/tx)");
+    row("pre-verified cpu us/tx (every thread)", num("preverified_cpu_us_per_tx", 1));
     row("apply only tx/s", num("apply_only_tps"));
     row("encode changed records us/tx", num("encode_us_per_tx", 2));
     row("state-root update us/tx", num("root_update_us_per_tx", 2), num("root_share", 3) + " of block time");
@@ -374,6 +382,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["skew"] = options.skew;
     r["cache_mb"] = options.cache_mb;
     r["record_cache_mb"] = options.record_cache_mb;
+    r["allocator"] = bench::allocator_name();
     r["load_1m_start"] = load_1m();
 
     // Generation, untimed.
@@ -389,7 +398,8 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     std::vector<KeyPair> sample_keys;
     for (size_t i = 0; i < std::min<size_t>(workload.accounts(), 256); ++i)
         sample_keys.push_back(keypair_from_seed(blake2b_256(as_bytes("clearnode/bench/verify/" + std::to_string(i)))));
-    r["verify_per_s_before"] = bench::verify_per_s(sample_keys, options.threads, limit_seconds);
+    const bench::VerifyRate verify_before = bench::verify_rate(sample_keys, options.threads, limit_seconds);
+    r["verify_per_s_before"] = verify_before.per_s;
     r["signatures_per_tx"] = workload.signatures_per_tx();
     r["blake2b_per_s"] = bench::blake2b_per_s(128, limit_seconds);
 
@@ -422,9 +432,11 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     }
     // The limit again, right after the signed run: on a shared host it drifts by a quarter over
     // minutes, and the ratio must divide by the limit the signed run had.
-    r["verify_per_s_after"] = bench::verify_per_s(sample_keys, options.threads, limit_seconds);
-    r["verify_per_s"] = (r["verify_per_s_before"].get<double>() + r["verify_per_s_after"].get<double>()) / 2;
+    const bench::VerifyRate verify_after = bench::verify_rate(sample_keys, options.threads, limit_seconds);
+    r["verify_per_s_after"] = verify_after.per_s;
+    r["verify_per_s"] = (verify_before.per_s + verify_after.per_s) / 2;
     r["verify_limit_tps"] = r["verify_per_s"].get<double>() / workload.signatures_per_tx();
+    r["verify_cpu_us"] = (verify_before.cpu_us_per_verify + verify_after.cpu_us_per_verify) / 2;
     if (!run_preverified(node, preverified_blocks, preverified_phase, progress, error)) {
         err << "error: " << error << "\n";
         return exit_internal;
@@ -438,6 +450,14 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["signed_ratio"] = ratio(signed_phase.tps(), r["verify_limit_tps"].get<double>());
     r["signed_verify_share"] = ratio(signed_phase.verify_s, signed_phase.wall_s);
     r["signed_decode_share"] = ratio(signed_phase.decode_s, signed_phase.wall_s);  // on the applying thread
+    // CPU per transaction, and what of it is not verification: the figure that decides the
+    // signed ratio (the ratio is verification's share of the CPU when every core is busy),
+    // and one that moves less than tx/s with a shared host's load.
+    r["signed_cpu_us_per_tx"] = ratio(signed_phase.cpu_s * 1e6, static_cast<double>(signed_phase.txs));
+    r["signed_other_cpu_us_per_tx"] =
+        r["signed_cpu_us_per_tx"].get<double>() - workload.signatures_per_tx() * r["verify_cpu_us"].get<double>();
+    r["signed_cpu_busy"] = ratio(signed_phase.cpu_s, signed_phase.wall_s * options.threads);
+    r["preverified_cpu_us_per_tx"] = ratio(pv.cpu_s * 1e6, static_cast<double>(pv.txs));
     r["preverified_tps"] = pv.tps();
     r["entries_per_tx"] = ratio(static_cast<double>(pv.entries), static_cast<double>(pv.txs));
     r["entries_per_block"] = entries_per_block;

@@ -6,9 +6,15 @@
 #include "state/records.hpp"
 #include "state/store.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <vector>
+
+// jemalloc's control call, present only when jemalloc is linked in (weak: null otherwise).
+extern "C" int mallctl(const char* name, void* old_value, size_t* old_bytes, void* new_value, size_t new_bytes)
+    __attribute__((weak));
 
 namespace clearnode::bench {
 namespace {
@@ -39,7 +45,14 @@ std::string random_bytes(Rng& rng, size_t n) {
 
 }  // namespace
 
-double verify_per_s(std::span<const KeyPair> keys, unsigned threads, double seconds) {
+double process_cpu_s() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+VerifyRate verify_rate(std::span<const KeyPair> keys, unsigned threads, double seconds) {
     constexpr size_t messages_per_round = 8192;
     std::vector<SignedMessage> messages(messages_per_round);
     for (size_t i = 0; i < messages.size(); ++i) {
@@ -51,10 +64,15 @@ double verify_per_s(std::span<const KeyPair> keys, unsigned threads, double seco
     // The node's own machinery: a pool's workers and the calling thread, `threads` in all.
     WorkerPool pool(threads - 1);
     size_t failures = 0;
+    size_t verified = 0;
+    const double cpu_start_s = process_cpu_s();
     const double per_s = rate(messages.size(), seconds, [&] {
         for (uint8_t ok : verify_batch(messages, pool)) failures += ok ? 0 : 1;
+        verified += messages.size();
     });
-    return failures == 0 ? per_s : 0;  // a machine whose verifications fail has no limit to report
+    const double cpu_s = process_cpu_s() - cpu_start_s;
+    if (failures != 0) return {};  // a machine whose verifications fail has no limit to report
+    return {per_s, cpu_s * 1e6 / static_cast<double>(verified)};
 }
 
 double blake2b_per_s(size_t input_bytes, double seconds) {
@@ -112,6 +130,14 @@ double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, size_t
         puts += writes.size();
     }
     return committing_s > 0 ? static_cast<double>(puts) / committing_s : 0;
+}
+
+std::string allocator_name() {
+    if (mallctl == nullptr) return "system";
+    const char* version = nullptr;
+    size_t version_bytes = sizeof(version);
+    if (mallctl("version", &version, &version_bytes, nullptr, 0) != 0 || version == nullptr) return "jemalloc";
+    return std::string("jemalloc ") + version;
 }
 
 }  // namespace clearnode::bench

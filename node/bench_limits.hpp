@@ -10,10 +10,19 @@
 
 namespace clearnode::bench {
 
-// Ed25519 verifications per second through verify_batch on a worker pool (the engine's
-// machinery) on `threads` threads, over 32-byte digests signed by `keys` (cycled), for about
-// `seconds`. Verification alone: hashing the digests is the node's cost, not the limit's.
-double verify_per_s(std::span<const KeyPair> keys, unsigned threads, double seconds);
+// This process's CPU time so far (user and system, every thread), in seconds. On a shared
+// host it moves less than wall time with the neighbours' load.
+double process_cpu_s();
+
+// Ed25519 verifications through verify_batch on a worker pool (the engine's machinery) on
+// `threads` threads, over 32-byte digests signed by `keys` (cycled), for about `seconds`:
+// how many per second of wall time, and the process CPU each took. Verification alone:
+// hashing the digests is the node's cost, not the limit's.
+struct VerifyRate {
+    double per_s = 0;
+    double cpu_us_per_verify = 0;
+};
+VerifyRate verify_rate(std::span<const KeyPair> keys, unsigned threads, double seconds);
 
 // BLAKE2b-256 hashes of `input_bytes`-byte inputs per second, on one thread.
 double blake2b_per_s(size_t input_bytes, double seconds);
@@ -34,5 +43,9 @@ struct PutShape {
 // RocksDB puts per second through RocksStore::commit (one synced WriteBatch per batch, the
 // node's options) into a new database at `path`; 0 with `error` set on failure.
 double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, size_t cache_mb, std::string& error);
+
+// The malloc this process runs on: "jemalloc <version>" when jemalloc replaced the system's
+// (the clearnode binary links it, see CMakeLists.txt), "system" otherwise.
+std::string allocator_name();
 
 }  // namespace clearnode::bench

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `clearnode bench` with tiny sizes: it runs to the end and its JSON has every field the issue
 # names. No timing is asserted (speed is measured, never tested).
-# Usage: CLEARNODE=path/to/clearnode bench_smoke.sh
+# Usage: CLEARNODE=path/to/clearnode ALLOCATOR=jemalloc|system bench_smoke.sh
 set -euo pipefail
 bin=${CLEARNODE:?set CLEARNODE to the clearnode binary}
 work=$(mktemp -d)
@@ -14,9 +14,13 @@ failures=0
 grep -q '^{.*}$' "$work/out.json" || { echo "FAILED: not one JSON object"; failures=$((failures + 1)); }
 for field in verify_limit_tps rocksdb_put_limit_per_s signed_tps signed_ratio preverified_tps preverified_ratio \
              apply_only_tps root_update_us_per_tx commit_ms_p50 commit_ms_p99 peak_rss_mb disk_bytes_per_account \
-             open_ms verify_state_ms verify_per_s_before verify_per_s_after record_cache_entries record_cache_used_mb; do
-  grep -q "\"$field\":[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
+             open_ms verify_state_ms verify_per_s_before verify_per_s_after record_cache_entries record_cache_used_mb \
+             verify_cpu_us signed_cpu_us_per_tx signed_other_cpu_us_per_tx signed_cpu_busy preverified_cpu_us_per_tx; do
+  grep -qE "\"$field\":-?[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
 done
+# The binary runs on the malloc the build chose (a link that dropped jemalloc would not).
+grep -q "\"allocator\":\"${ALLOCATOR:?set ALLOCATOR to jemalloc or system}" "$work/out.json" \
+  || { echo "FAILED: allocator is not $ALLOCATOR"; failures=$((failures + 1)); }
 grep -q '"rejected":{}' "$work/out.json" || { echo "FAILED: the workload had rejections"; failures=$((failures + 1)); }
 [ -z "$(ls -A "$work" | grep -v out.json)" ] || { echo "FAILED: the work directory was left behind"; failures=$((failures + 1)); }
 
