@@ -195,7 +195,9 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     }
     BlockResult result;
     result.header = block.header;
-    BlockLayer block_view(*records_);  // its destructor drops the writes of a block that fails
+    // Its destructor drops the writes of a block that fails. Most transactions write one or two
+    // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
+    BlockLayer block_view(*records_, 2 * block.txs.size());
     std::vector<Hash32> tx_hashes;
     tx_hashes.reserve(block.txs.size());
     result.receipts.reserve(block.txs.size());

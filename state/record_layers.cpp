@@ -248,9 +248,10 @@ void CommittedRecords::trim() {
 
 // --- BlockLayer ---
 
-BlockLayer::BlockLayer(CommittedRecords& committed) : committed_(&committed) {
+BlockLayer::BlockLayer(CommittedRecords& committed, size_t accounts_expected) : committed_(&committed) {
     assert(committed.open_block_ == nullptr);  // one open block per committed records
     committed.open_block_ = this;
+    accounts_.reserve(accounts_expected);
 }
 
 const AccountRecord* BlockLayer::account(const AccountId& id) const {

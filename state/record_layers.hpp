@@ -183,7 +183,9 @@ private:
 // CommittedRecords, and it must be absorbed or discarded before that is trimmed or cleared.
 class BlockLayer final : public RecordWriter {
 public:
-    explicit BlockLayer(CommittedRecords& committed);
+    // `accounts_expected`: how many accounts the block may write, reserved so that its table
+    // does not rehash as it grows (each rehash walks every entry written so far).
+    explicit BlockLayer(CommittedRecords& committed, size_t accounts_expected = 0);
     ~BlockLayer() { discard(); }
     BlockLayer(const BlockLayer&) = delete;
     BlockLayer& operator=(const BlockLayer&) = delete;
