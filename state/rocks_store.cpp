@@ -9,9 +9,30 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 namespace clearnode {
 namespace {
+
+// A key's type: its bytes up to and including the first '/' ("account/", "holder/", "~tx/").
+// RocksDB keeps one memtable insert hint per type; keys without a '/' ("chain", "config")
+// take none. The type, not a fixed length: a fixed 8 bytes would cut "~tx/" keys inside the
+// transaction's hash and keep a hint for every transaction of the memtable.
+class KeyTypePrefix final : public rocksdb::SliceTransform {
+public:
+    const char* Name() const override { return "clearnode.KeyTypePrefix"; }
+    rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+        return rocksdb::Slice(key.data(), type_bytes(key));
+    }
+    bool InDomain(const rocksdb::Slice& key) const override { return type_bytes(key) != 0; }
+
+private:
+    static size_t type_bytes(const rocksdb::Slice& key) {
+        const auto* slash = static_cast<const char*>(std::memchr(key.data(), '/', key.size()));
+        return slash == nullptr ? 0 : static_cast<size_t>(slash - key.data()) + 1;
+    }
+};
 
 // Every option derives from RocksOptions, so the bench's RocksDB floor (bench_limits.cpp)
 // measures a database configured exactly as the node's. Figures: docs/DESIGN.md, "RocksDB".
@@ -39,8 +60,8 @@ rocksdb::Options db_options_for(const RocksOptions& options) {
     db.memtable_whole_key_filtering = true;
     db.memtable_prefix_bloom_size_ratio = 0.1;
     // A block's batch is sorted by key: each insert searches the skiplist from where the last
-    // insert with the same 8-byte type prefix ("account/", "holder/B") ended, not from the top.
-    db.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+    // insert of the same key type ended, not from the top.
+    db.memtable_insert_with_hint_prefix_extractor = std::make_shared<KeyTypePrefix>();
 
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = cache;
