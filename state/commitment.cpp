@@ -23,17 +23,9 @@ void update_length(Hasher& h, size_t length) {
     h.update(as_bytes(le));
 }
 
-// leaf(k, v), computed without per-leaf copies: the seed is hashed in parts (the codec's
-// layout, u32 LE lengths) rather than from one concatenated buffer, and the keystream is
-// written straight into the lanes, which are its little-endian u16s.
-void leaf(std::string_view key, std::string_view value, Lanes& out) {
-    Hasher h;
-    h.update(leaf_domain);
-    update_length(h, key.size());
-    h.update(key);
-    update_length(h, value.size());
-    h.update(value);
-    const Hash32 seed = h.finish();
+// leaf(k, v) = expand(seed): the keystream is written straight into the lanes, which are its
+// little-endian u16s.
+void expand_leaf(const Hash32& seed, Lanes& out) {
     static_assert(sizeof(Lanes) == 2 * StateCommitment::lanes);
     expand_seed(seed, std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), sizeof(Lanes)));
     if constexpr (std::endian::native != std::endian::little)
@@ -42,16 +34,27 @@ void leaf(std::string_view key, std::string_view value, Lanes& out) {
 
 }  // namespace
 
+// Hashed in parts (the codec's layout, u32 LE lengths), never from a concatenated copy.
+Hash32 leaf_seed(std::string_view key, std::string_view value) {
+    Hasher h;
+    h.update(leaf_domain);
+    update_length(h, key.size());
+    h.update(key);
+    update_length(h, value.size());
+    h.update(value);
+    return h.finish();
+}
+
 // Lane arithmetic is modulo 2^16 by design (the lattice hash's group), on unsigned integers.
-void StateCommitment::add(std::string_view key, std::string_view value) {
+void StateCommitment::add_leaf(const Hash32& seed) {
     Lanes l;
-    leaf(key, value, l);
+    expand_leaf(seed, l);
     for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + l[i]);
 }
 
-void StateCommitment::remove(std::string_view key, std::string_view value) {
+void StateCommitment::remove_leaf(const Hash32& seed) {
     Lanes l;
-    leaf(key, value, l);
+    expand_leaf(seed, l);
     for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] - l[i]);
 }
 
@@ -60,7 +63,7 @@ void StateCommitment::apply(const StateReader& committed, const WriteSet& writes
     std::vector<EntryChange> changes;
     changes.reserve(writes.size());
     for (const auto& [key, value] : writes)
-        if (is_state_key(key)) changes.push_back({key, committed.get(key), value});
+        if (is_state_key(key)) changes.push_back({key, committed.get(key), value, {}, {}});
     apply(changes, threads);
 }
 
@@ -75,8 +78,11 @@ void StateCommitment::apply(std::span<const EntryChange> all_changes, unsigned t
     std::vector<StateCommitment> parts(slice_count(changes.size(), threads, changes_per_thread_min));
     for_each_slice(changes.size(), parts.size(), [&](size_t begin, size_t end, size_t part) {
         for (size_t i = begin; i < end; ++i) {
-            if (changes[i]->old_value) parts[part].remove(changes[i]->key, *changes[i]->old_value);
-            if (changes[i]->new_value) parts[part].add(changes[i]->key, *changes[i]->new_value);
+            const EntryChange& c = *changes[i];
+            if (c.old_seed) parts[part].remove_leaf(*c.old_seed);
+            else if (c.old_value) parts[part].remove(c.key, *c.old_value);
+            if (c.new_seed) parts[part].add_leaf(*c.new_seed);
+            else if (c.new_value) parts[part].add(c.key, *c.new_value);
         }
     });
     for (const auto& part : parts)

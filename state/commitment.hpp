@@ -31,23 +31,35 @@ constexpr uint8_t state_root_version = 3;
 constexpr std::string_view commitment_key = "~commitment";
 
 // One state entry's change in a block: its committed value and its new one (nullopt: absent).
+// A writer that kept an entry's leaf seed (leaf_seed below) may give the seed instead of the
+// value, so that the root does not encode and hash the same committed value block after block.
 struct EntryChange {
     std::string key;
-    std::optional<std::string> old_value;
+    std::optional<std::string> old_value;  // nullopt: absent, or given by old_seed
     std::optional<std::string> new_value;
+    std::optional<Hash32> old_seed;  // set: the committed entry exists, and this is its leaf seed
+    std::optional<Hash32> new_seed;  // set: new_value's leaf seed
+
+    bool had_entry() const { return old_value.has_value() || old_seed.has_value(); }
 };
+
+// The 32 bytes a leaf is expanded from: BLAKE2b-256("clearnode/leaf/v1" || u32 |k| || k || u32 |v| || v).
+Hash32 leaf_seed(std::string_view key, std::string_view value);
 
 class StateCommitment {
 public:
     static constexpr size_t lanes = 1024;
 
-    void add(std::string_view key, std::string_view value);
-    void remove(std::string_view key, std::string_view value);
+    void add(std::string_view key, std::string_view value) { add_leaf(leaf_seed(key, value)); }
+    void remove(std::string_view key, std::string_view value) { remove_leaf(leaf_seed(key, value)); }
+    void add_leaf(const Hash32& seed);
+    void remove_leaf(const Hash32& seed);
     // Folds a block's writes in, given the committed state they are written over. The leaves
     // are hashed on `threads` threads; the lane sum is commutative, so the result does not
     // depend on their number.
     void apply(const StateReader& committed, const WriteSet& writes, unsigned threads = 1);
-    // The same, given each changed entry's old and new value (bookkeeping keys are skipped).
+    // The same, given each changed entry's old and new value or seed (bookkeeping keys are
+    // skipped).
     void apply(std::span<const EntryChange> changes, unsigned threads = 1);
     Hash32 root() const;
 

@@ -122,6 +122,7 @@ void CommittedRecords::replace(Entry<Record>& entry, std::optional<Record> recor
     assert(bytes_ >= slot.bytes);
     bytes_ -= slot.bytes;
     slot.record = std::move(record);
+    slot.leaf_seed.reset();
     slot.bytes = node_bytes<Entry<Record>> + (slot.record ? heap_bytes(*slot.record) : 0);
     bytes_ += slot.bytes;
     slot.read_epoch = epoch_;
@@ -188,8 +189,12 @@ void CommittedRecords::absorb(BlockLayer& block) {
     assert(open_block_ == &block);
     ++epoch_;
     // Order-free: each write replaces its slot's record.
-    for (auto& [id, written] : block.accounts_) replace(*written.committed, std::optional(std::move(written.record)));
-    for (auto& [id, written] : block.nonces_) replace(*written.committed, std::optional(std::move(written.record)));
+    auto absorb_written = [this](auto& written) {
+        replace(*written.committed, std::optional(std::move(written.record)));
+        written.committed->second.leaf_seed = written.leaf_seed;
+    };
+    for (auto& [id, written] : block.accounts_) absorb_written(written);
+    for (auto& [id, written] : block.nonces_) absorb_written(written);
     for (auto& [symbol, market] : block.markets_) markets_.insert_or_assign(symbol, std::move(market));
     if (block.protocol_) protocol_ = *block.protocol_;
     block.discard();
@@ -278,20 +283,23 @@ std::vector<AccountId> BlockLayer::holders(std::string_view symbol) const {
 
 void BlockLayer::put(const AccountId& id, AccountRecord record) {
     record.drop_empty_entries();
-    if (auto it = accounts_.find(id); it != accounts_.end()) it->second.record = std::move(record);
-    else accounts_.emplace(id, Written<AccountRecord>{std::move(record), &committed_->account_entry(id)});
+    if (auto it = accounts_.find(id); it != accounts_.end()) it->second = {std::move(record), it->second.committed, {}};
+    else accounts_.emplace(id, Written<AccountRecord>{std::move(record), &committed_->account_entry(id), {}});
 }
 
 AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
-    if (auto it = accounts_.find(id); it != accounts_.end()) return &it->second.record;
+    if (auto it = accounts_.find(id); it != accounts_.end()) {
+        it->second.leaf_seed.reset();
+        return &it->second.record;
+    }
     auto& entry = committed_->account_entry(id);
     if (!entry.second.record) return nullptr;
-    return &accounts_.emplace(id, Written<AccountRecord>{*entry.second.record, &entry}).first->second.record;
+    return &accounts_.emplace(id, Written<AccountRecord>{*entry.second.record, &entry, {}}).first->second.record;
 }
 
 void BlockLayer::put(const AccountId& id, NonceWindow window) {
-    if (auto it = nonces_.find(id); it != nonces_.end()) it->second.record = std::move(window);
-    else nonces_.emplace(id, Written<NonceWindow>{std::move(window), &committed_->nonces_entry(id)});
+    if (auto it = nonces_.find(id); it != nonces_.end()) it->second = {std::move(window), it->second.committed, {}};
+    else nonces_.emplace(id, Written<NonceWindow>{std::move(window), &committed_->nonces_entry(id), {}});
 }
 
 void BlockLayer::put(MarketRecord market) {
@@ -316,7 +324,21 @@ namespace {
 void add_change(std::vector<EntryChange>& out, std::string key, std::optional<std::string> old_value,
                 std::optional<std::string> new_value) {
     if (old_value == new_value) return;
-    out.push_back({std::move(key), std::move(old_value), std::move(new_value)});
+    out.push_back({std::move(key), std::move(old_value), std::move(new_value), {}, {}});
+}
+
+// A written record's change, with its leaf seeds: the committed one from its slot when kept
+// there (the committed value is then not encoded), the new one computed and kept in `written`
+// for absorb. Equal seeds are equal bytes (BLAKE2b-256): such an entry is left out.
+template <typename Written>
+void add_record_change(std::vector<EntryChange>& out, std::string key, Written& written) {
+    const auto& slot = written.committed->second;
+    EntryChange change{std::move(key), std::nullopt, encode(written.record), slot.leaf_seed, std::nullopt};
+    if (!change.old_seed && slot.record) change.old_value = encode(*slot.record);
+    change.new_seed = leaf_seed(change.key, *change.new_value);
+    written.leaf_seed = change.new_seed;
+    const bool unchanged = change.old_seed ? *change.old_seed == *change.new_seed : change.old_value == change.new_value;
+    if (!unchanged) out.push_back(std::move(change));
 }
 
 std::optional<std::string> encoded(const auto* record) {
@@ -327,11 +349,11 @@ std::optional<std::string> encoded(const auto* record) {
 }  // namespace
 
 // An account's change and its "holder/" index changes: an entry per market with a non-zero size.
-void BlockLayer::add_account_changes(std::vector<EntryChange>& out, const AccountId& id, const Written<AccountRecord>& written) {
+void BlockLayer::add_account_changes(std::vector<EntryChange>& out, const AccountId& id, Written<AccountRecord>& written) {
     const AccountRecord& record = written.record;
     const auto& committed = written.committed->second.record;
     const AccountRecord* before = committed ? &*committed : nullptr;
-    add_change(out, keys::account(id), encoded(before), encode(record));
+    add_record_change(out, keys::account(id), written);
     if (before != nullptr)
         for (const auto& p : before->markets)
             if (p.size_lots != 0 && !holds(&record, p.market)) add_change(out, keys::holder(p.market, id), "", std::nullopt);
@@ -339,12 +361,13 @@ void BlockLayer::add_account_changes(std::vector<EntryChange>& out, const Accoun
         if (p.size_lots != 0 && !holds(before, p.market)) add_change(out, keys::holder(p.market, id), std::nullopt, "");
 }
 
-std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) const {
+std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
     // The accounts, most of the work, in slices on `threads` threads: encoding reads only the
-    // written records and their committed slots, which nothing changes meanwhile.
-    std::vector<const std::pair<const AccountId, Written<AccountRecord>>*> accounts;
+    // written records and their committed slots, which nothing changes meanwhile, and writes
+    // each written entry's seed from one thread.
+    std::vector<std::pair<const AccountId, Written<AccountRecord>>*> accounts;
     accounts.reserve(accounts_.size());
-    for (const auto& entry : accounts_) accounts.push_back(&entry);  // order-free: sorted at the end
+    for (auto& entry : accounts_) accounts.push_back(&entry);  // order-free: sorted at the end
     constexpr size_t accounts_per_thread_min = 256;
     std::vector<std::vector<EntryChange>> parts(slice_count(accounts.size(), threads, accounts_per_thread_min));
     for_each_slice(accounts.size(), parts.size(), [&](size_t begin, size_t end, size_t part) {
@@ -353,10 +376,7 @@ std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) const {
     std::vector<EntryChange> out;
     out.reserve(accounts.size() + accounts.size() / 4 + nonces_.size() + markets_.size() + 1);
     for (auto& part : parts) std::move(part.begin(), part.end(), std::back_inserter(out));
-    for (const auto& [id, written] : nonces_) {  // order-free: sorted at the end
-        const auto& committed = written.committed->second.record;
-        add_change(out, keys::nonces(id), encoded(committed ? &*committed : nullptr), encode(written.record));
-    }
+    for (auto& [id, written] : nonces_) add_record_change(out, keys::nonces(id), written);  // order-free: sorted at the end
     for (const auto& [symbol, market] : markets_)
         add_change(out, keys::market(symbol), encoded(committed_->market(symbol)), encode(market));
     if (protocol_) add_change(out, keys::protocol(), encode(committed_->protocol()), encode(*protocol_));

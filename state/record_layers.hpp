@@ -12,7 +12,9 @@
 //
 // A block remembers the committed slot of each account it writes: encoding and absorbing its
 // writes then look nothing up (they were two of the three lookup passes over a block's
-// accounts, each a cache miss when the block ends).
+// accounts, each a cache miss when the block ends). A committed slot also keeps its record's
+// leaf seed (commitment.hpp) once a block has written it: the next block that changes a hot
+// account neither encodes nor hashes its old value for the root.
 //
 // None of this changes what is stored: the bytes, and so the state root, are those the
 // byte-level path writes (tests/record_layers_test.cpp and the golden roots check it).
@@ -153,6 +155,9 @@ private:
         std::optional<Record> record;  // nullopt: not in the store
         uint64_t read_epoch = 0;
         size_t bytes = 0;  // what this entry is charged (charge_of), kept to take it back exactly
+        // The record's leaf seed under its key, when the block that wrote it computed it (it
+        // equals leaf_seed(key, encode(*record))); nullopt when not known, as after a load.
+        std::optional<Hash32> leaf_seed;
     };
     template <typename Record>
     using Table = AccountTable<Slot<Record>>;
@@ -210,7 +215,12 @@ public:
     // committed value (for the state root) and its new one, the "holder/" index included.
     // Entries whose bytes did not change are left out. Ascending by key. The accounts are
     // encoded on up to `threads` threads (the result does not depend on them).
-    std::vector<EntryChange> encode_changes(unsigned threads = 1) const;
+    // Accounts and nonce windows come with their new leaf seed, and with the committed one
+    // instead of the committed value where the slot keeps it. The new seeds are kept for
+    // absorb: this is the block's last step, and a record changed after it through a pointer
+    // from account_to_change would be absorbed with a stale seed (put and account_to_change
+    // themselves drop it).
+    std::vector<EntryChange> encode_changes(unsigned threads = 1);
 
 private:
     friend class CommittedRecords;  // absorb moves the writes into the committed slots
@@ -218,9 +228,10 @@ private:
     struct Written {
         Record record;
         CommittedRecords::Entry<Record>* committed;
+        std::optional<Hash32> leaf_seed;  // record's, set by encode_changes for absorb
     };
 
-    static void add_account_changes(std::vector<EntryChange>& out, const AccountId& id, const Written<AccountRecord>& written);
+    static void add_account_changes(std::vector<EntryChange>& out, const AccountId& id, Written<AccountRecord>& written);
 
     CommittedRecords* committed_;
     AccountTable<Written<AccountRecord>> accounts_;

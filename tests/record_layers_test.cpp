@@ -259,3 +259,83 @@ TEST_CASE("a record cache of zero bytes keeps nothing between blocks and still r
     CHECK(committed.account(id("bob"))->collateral_usd == 203);
     CHECK(committed.bytes() > 0);  // read again, charged again
 }
+
+namespace {
+
+// Commits a block's changes to the store and the accumulator, and absorbs it.
+void commit_block(MemoryStore& store, StateCommitment& commitment, CommittedRecords& committed, BlockLayer& block,
+                  const std::vector<EntryChange>& changes) {
+    WriteSet writes;
+    for (const auto& c : changes) writes.emplace(c.key, c.new_value);
+    REQUIRE(store.commit(writes).ok());
+    commitment.apply(changes);
+    committed.absorb(block);
+}
+
+}  // namespace
+
+TEST_CASE("a written record's leaf seed stands in for its committed value in the next block, and the root is unchanged") {
+    MemoryStore store = committed_store();
+    StateCommitment commitment = StateCommitment::from_scratch(store);
+    CommittedRecords committed(store);
+    const std::string alice_key = keys::account(id("alice"));
+    {
+        BlockLayer block(committed);
+        block.account_to_change(id("alice"))->collateral_usd = 101;
+        NonceWindow w = load_nonces(block, id("alice"));
+        w.use(2);
+        save(block, id("alice"), w);
+        const auto changes = block.encode_changes();
+        REQUIRE(changes.size() == 2);
+        for (const auto& c : changes) {
+            CHECK_FALSE(c.old_seed);  // a slot loaded from the store knows no seed
+            CHECK(c.old_value == store.get(c.key));
+            REQUIRE(c.new_seed);
+            CHECK(*c.new_seed == leaf_seed(c.key, *c.new_value));
+        }
+        commit_block(store, commitment, committed, block, changes);
+        CHECK(commitment == StateCommitment::from_scratch(store));
+    }
+    {
+        BlockLayer block(committed);
+        block.account_to_change(id("alice"))->collateral_usd = 102;
+        NonceWindow w = load_nonces(block, id("alice"));
+        w.use(3);
+        save(block, id("alice"), w);
+        const auto changes = block.encode_changes();
+        REQUIRE(changes.size() == 2);
+        for (const auto& c : changes) {
+            CHECK_FALSE(c.old_value);  // not encoded again: the slot kept the seed
+            REQUIRE(c.old_seed);
+            CHECK(*c.old_seed == leaf_seed(c.key, *store.get(c.key)));
+            CHECK(c.had_entry());
+        }
+        // Changed after encoding, through a pointer taken again: the seed computed is stale,
+        // and absorb must not keep it.
+        const auto stale = block.encode_changes();
+        block.account_to_change(id("alice"))->collateral_usd = 103;
+        const auto fresh = block.encode_changes();
+        CHECK(fresh.front().new_value != stale.front().new_value);
+        block.account_to_change(id("alice"));  // taken again after encoding, as a late writer would
+        commit_block(store, commitment, committed, block, fresh);
+        CHECK(commitment == StateCommitment::from_scratch(store));
+        CHECK(committed.account(id("alice"))->collateral_usd == 103);
+    }
+    {
+        BlockLayer block(committed);
+        block.account_to_change(id("alice"))->collateral_usd = 104;
+        const auto changes = block.encode_changes();
+        REQUIRE(changes.size() == 1);
+        CHECK(changes[0].key == alice_key);
+        CHECK_FALSE(changes[0].old_seed);  // dropped by the late account_to_change
+        CHECK(changes[0].old_value == store.get(alice_key));
+        commit_block(store, commitment, committed, block, changes);
+        CHECK(commitment == StateCommitment::from_scratch(store));
+    }
+    {
+        BlockLayer block(committed);
+        AccountRecord same = *block.account(id("alice"));
+        save(block, id("alice"), same);  // written, bytes unchanged: equal seeds leave it out
+        CHECK(block.encode_changes().empty());
+    }
+}
