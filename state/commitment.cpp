@@ -63,15 +63,15 @@ void StateCommitment::apply(const StateReader& committed, const WriteSet& writes
     std::vector<EntryChange> changes;
     changes.reserve(writes.size());
     for (const auto& [key, value] : writes)
-        if (is_state_key(key)) changes.push_back({key, committed.get(key), value, {}, {}});
+        if (is_state_key(key)) changes.push_back({key, committed.get(key), value, {}, nullptr});
     apply(changes, threads);
 }
 
-void StateCommitment::apply(std::span<const EntryChange> all_changes, unsigned threads) {
+void StateCommitment::apply(std::span<EntryChange> all_changes, unsigned threads) {
     assert(threads >= 1);
-    std::vector<const EntryChange*> changes;
+    std::vector<EntryChange*> changes;
     changes.reserve(all_changes.size());
-    for (const auto& change : all_changes)
+    for (auto& change : all_changes)
         if (is_state_key(change.key)) changes.push_back(&change);
     // Each slice sums into its own accumulator; the parts are added (the sum is order-free).
     constexpr size_t changes_per_thread_min = 64;
@@ -81,8 +81,10 @@ void StateCommitment::apply(std::span<const EntryChange> all_changes, unsigned t
             const EntryChange& c = *changes[i];
             if (c.old_seed) parts[part].remove_leaf(*c.old_seed);
             else if (c.old_value) parts[part].remove(c.key, *c.old_value);
-            if (c.new_seed) parts[part].add_leaf(*c.new_seed);
-            else if (c.new_value) parts[part].add(c.key, *c.new_value);
+            if (!c.new_value) continue;
+            const Hash32 seed = leaf_seed(c.key, *c.new_value);
+            parts[part].add_leaf(seed);
+            if (c.new_seed_out != nullptr) *c.new_seed_out = seed;
         }
     });
     for (const auto& part : parts)

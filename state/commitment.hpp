@@ -31,14 +31,16 @@ constexpr uint8_t state_root_version = 3;
 constexpr std::string_view commitment_key = "~commitment";
 
 // One state entry's change in a block: its committed value and its new one (nullopt: absent).
-// A writer that kept an entry's leaf seed (leaf_seed below) may give the seed instead of the
-// value, so that the root does not encode and hash the same committed value block after block.
+// A writer that keeps entries' leaf seeds (leaf_seed below) gives the seed instead of the
+// committed value, and is handed the new value's seed by StateCommitment::apply, so that a hot
+// entry's value is encoded and hashed once, when it is written, not again block after block.
 struct EntryChange {
     std::string key;
     std::optional<std::string> old_value;  // nullopt: absent, or given by old_seed
     std::optional<std::string> new_value;
     std::optional<Hash32> old_seed;  // set: the committed entry exists, and this is its leaf seed
-    std::optional<Hash32> new_seed;  // set: new_value's leaf seed
+    // Where the writer keeps new_value's leaf seed (nullptr: it does not): apply() sets it.
+    std::optional<Hash32>* new_seed_out = nullptr;
 
     bool had_entry() const { return old_value.has_value() || old_seed.has_value(); }
 };
@@ -58,9 +60,9 @@ public:
     // are hashed on `threads` threads; the lane sum is commutative, so the result does not
     // depend on their number.
     void apply(const StateReader& committed, const WriteSet& writes, unsigned threads = 1);
-    // The same, given each changed entry's old and new value or seed (bookkeeping keys are
-    // skipped).
-    void apply(std::span<const EntryChange> changes, unsigned threads = 1);
+    // The same, given each changed entry's old value or seed and its new value (bookkeeping keys
+    // are skipped). Sets each change's new_seed_out, from the thread that hashed it.
+    void apply(std::span<EntryChange> changes, unsigned threads = 1);
     Hash32 root() const;
 
     // The accumulator as stored under commitment_key: state_root_version, then the lanes

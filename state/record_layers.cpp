@@ -324,21 +324,24 @@ namespace {
 void add_change(std::vector<EntryChange>& out, std::string key, std::optional<std::string> old_value,
                 std::optional<std::string> new_value) {
     if (old_value == new_value) return;
-    out.push_back({std::move(key), std::move(old_value), std::move(new_value), {}, {}});
+    out.push_back({std::move(key), std::move(old_value), std::move(new_value), {}, nullptr});
 }
 
-// A written record's change, with its leaf seeds: the committed one from its slot when kept
-// there (the committed value is then not encoded), the new one computed and kept in `written`
-// for absorb. Equal seeds are equal bytes (BLAKE2b-256): such an entry is left out.
+// A written record's change. The committed value goes as its slot's leaf seed when the slot
+// keeps one (it is then not encoded); the root hands back the new seed into `written`, for
+// absorb. A record equal to the committed one is left out (and keeps the slot's seed).
 template <typename Written>
 void add_record_change(std::vector<EntryChange>& out, std::string key, Written& written) {
     const auto& slot = written.committed->second;
-    EntryChange change{std::move(key), std::nullopt, encode(written.record), slot.leaf_seed, std::nullopt};
+    written.leaf_seed.reset();
+    if (slot.record && *slot.record == written.record) {
+        written.leaf_seed = slot.leaf_seed;
+        return;
+    }
+    EntryChange change{std::move(key), std::nullopt, encode(written.record), slot.leaf_seed, &written.leaf_seed};
     if (!change.old_seed && slot.record) change.old_value = encode(*slot.record);
-    change.new_seed = leaf_seed(change.key, *change.new_value);
-    written.leaf_seed = change.new_seed;
-    const bool unchanged = change.old_seed ? *change.old_seed == *change.new_seed : change.old_value == change.new_value;
-    if (!unchanged) out.push_back(std::move(change));
+    if (change.old_value == change.new_value) return;  // unequal records, equal bytes: no change either
+    out.push_back(std::move(change));
 }
 
 std::optional<std::string> encoded(const auto* record) {

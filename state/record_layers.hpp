@@ -215,11 +215,11 @@ public:
     // committed value (for the state root) and its new one, the "holder/" index included.
     // Entries whose bytes did not change are left out. Ascending by key. The accounts are
     // encoded on up to `threads` threads (the result does not depend on them).
-    // Accounts and nonce windows come with their new leaf seed, and with the committed one
-    // instead of the committed value where the slot keeps it. The new seeds are kept for
-    // absorb: this is the block's last step, and a record changed after it through a pointer
-    // from account_to_change would be absorbed with a stale seed (put and account_to_change
-    // themselves drop it).
+    // An account or nonce window comes with its committed leaf seed instead of its committed
+    // value where the slot keeps one, and with where to keep its new seed, which
+    // StateCommitment::apply sets and absorb moves into the slot. Encoding and the root are the
+    // block's last steps: a record changed after them through a pointer from account_to_change
+    // would be absorbed with a stale seed (put and account_to_change themselves drop it).
     std::vector<EntryChange> encode_changes(unsigned threads = 1);
 
 private:
@@ -228,7 +228,7 @@ private:
     struct Written {
         Record record;
         CommittedRecords::Entry<Record>* committed;
-        std::optional<Hash32> leaf_seed;  // record's, set by encode_changes for absorb
+        std::optional<Hash32> leaf_seed;  // record's, set through encode_changes' new_seed_out, for absorb
     };
 
     static void add_account_changes(std::vector<EntryChange>& out, const AccountId& id, Written<AccountRecord>& written);

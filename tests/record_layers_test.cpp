@@ -264,7 +264,7 @@ namespace {
 
 // Commits a block's changes to the store and the accumulator, and absorbs it.
 void commit_block(MemoryStore& store, StateCommitment& commitment, CommittedRecords& committed, BlockLayer& block,
-                  const std::vector<EntryChange>& changes) {
+                  std::vector<EntryChange>& changes) {
     WriteSet writes;
     for (const auto& c : changes) writes.emplace(c.key, c.new_value);
     REQUIRE(store.commit(writes).ok());
@@ -285,15 +285,18 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
         NonceWindow w = load_nonces(block, id("alice"));
         w.use(2);
         save(block, id("alice"), w);
-        const auto changes = block.encode_changes();
+        auto changes = block.encode_changes();
         REQUIRE(changes.size() == 2);
         for (const auto& c : changes) {
             CHECK_FALSE(c.old_seed);  // a slot loaded from the store knows no seed
             CHECK(c.old_value == store.get(c.key));
-            REQUIRE(c.new_seed);
-            CHECK(*c.new_seed == leaf_seed(c.key, *c.new_value));
+            REQUIRE(c.new_seed_out != nullptr);
         }
         commit_block(store, commitment, committed, block, changes);
+        for (const auto& c : changes) {
+            REQUIRE(c.new_seed_out->has_value());  // the root handed the seed back
+            CHECK(**c.new_seed_out == leaf_seed(c.key, *c.new_value));
+        }
         CHECK(commitment == StateCommitment::from_scratch(store));
     }
     {
@@ -302,7 +305,7 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
         NonceWindow w = load_nonces(block, id("alice"));
         w.use(3);
         save(block, id("alice"), w);
-        const auto changes = block.encode_changes();
+        auto changes = block.encode_changes();
         REQUIRE(changes.size() == 2);
         for (const auto& c : changes) {
             CHECK_FALSE(c.old_value);  // not encoded again: the slot kept the seed
@@ -310,21 +313,27 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
             CHECK(*c.old_seed == leaf_seed(c.key, *store.get(c.key)));
             CHECK(c.had_entry());
         }
-        // Changed after encoding, through a pointer taken again: the seed computed is stale,
-        // and absorb must not keep it.
+        // Changed after encoding: encoded again. Then taken again after the root, as a late
+        // writer would: the seed the root handed back may be stale, and absorb must not keep it.
         const auto stale = block.encode_changes();
         block.account_to_change(id("alice"))->collateral_usd = 103;
-        const auto fresh = block.encode_changes();
+        auto fresh = block.encode_changes();
         CHECK(fresh.front().new_value != stale.front().new_value);
-        block.account_to_change(id("alice"));  // taken again after encoding, as a late writer would
-        commit_block(store, commitment, committed, block, fresh);
+        WriteSet writes;
+        for (const auto& c : fresh) writes.emplace(c.key, c.new_value);
+        REQUIRE(store.commit(writes).ok());
+        commitment.apply(fresh);
+        REQUIRE(fresh.front().new_seed_out->has_value());
+        block.account_to_change(id("alice"));
+        CHECK_FALSE(fresh.front().new_seed_out->has_value());
+        committed.absorb(block);
         CHECK(commitment == StateCommitment::from_scratch(store));
         CHECK(committed.account(id("alice"))->collateral_usd == 103);
     }
     {
         BlockLayer block(committed);
         block.account_to_change(id("alice"))->collateral_usd = 104;
-        const auto changes = block.encode_changes();
+        auto changes = block.encode_changes();
         REQUIRE(changes.size() == 1);
         CHECK(changes[0].key == alice_key);
         CHECK_FALSE(changes[0].old_seed);  // dropped by the late account_to_change
@@ -335,7 +344,19 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
     {
         BlockLayer block(committed);
         AccountRecord same = *block.account(id("alice"));
-        save(block, id("alice"), same);  // written, bytes unchanged: equal seeds leave it out
-        CHECK(block.encode_changes().empty());
+        save(block, id("alice"), same);  // written, unchanged: left out, the slot's seed kept
+        auto changes = block.encode_changes();
+        CHECK(changes.empty());
+        commit_block(store, commitment, committed, block, changes);
+    }
+    {
+        BlockLayer block(committed);
+        block.account_to_change(id("alice"))->collateral_usd = 105;
+        auto changes = block.encode_changes();
+        REQUIRE(changes.size() == 1);
+        REQUIRE(changes[0].old_seed);
+        CHECK(*changes[0].old_seed == leaf_seed(alice_key, *store.get(alice_key)));
+        commit_block(store, commitment, committed, block, changes);
+        CHECK(commitment == StateCommitment::from_scratch(store));
     }
 }
