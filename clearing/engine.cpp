@@ -46,13 +46,15 @@ Reason authority(const RecordReader& view, const ConfigRecord& config, const Tx&
 }
 
 Reason nonce_check(const RecordReader& view, const ConfigRecord& config, const Tx& tx) {
-    const NonceWindow signer_window = load_window(view, config, tx.signer);
+    const NonceWindow& signer_window = load_window(view, config, tx.signer);
     if (!signer_window.accepts(tx.nonce)) return Reason::nonce_used;
     if (const auto* open = std::get_if<Open>(&tx.body)) {
-        NonceWindow maker_window = load_window(view, config, open->maker.account);
+        const NonceWindow& maker_window = load_window(view, config, open->maker.account);
+        if (open->maker.account != tx.signer) return maker_window.accepts(open->maker.nonce) ? Reason::ok : Reason::nonce_used;
         // A taker who is also the maker spends two nonces of one window.
-        if (open->maker.account == tx.signer) maker_window.use(tx.nonce);
-        if (!maker_window.accepts(open->maker.nonce)) return Reason::nonce_used;
+        NonceWindow after_taker = maker_window;
+        after_taker.use(tx.nonce);
+        if (!after_taker.accepts(open->maker.nonce)) return Reason::nonce_used;
     }
     return Reason::ok;
 }

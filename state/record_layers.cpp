@@ -399,10 +399,14 @@ NonceWindow load_nonces(const RecordReader& s, const AccountId& id) {
     return w != nullptr ? *w : NonceWindow{};
 }
 
-NonceWindow load_window(const RecordReader& s, const ConfigRecord& config, const AccountId& id) {
-    if (!window_in_account(config, id)) return load_nonces(s, id);
+const NonceWindow& load_window(const RecordReader& s, const ConfigRecord& config, const AccountId& id) {
+    static const NonceWindow empty;
+    if (!window_in_account(config, id)) {
+        const NonceWindow* w = s.nonces(id);
+        return w != nullptr ? *w : empty;
+    }
     const AccountRecord* a = s.account(id);
-    return a != nullptr ? a->nonces : NonceWindow{};
+    return a != nullptr ? a->nonces : empty;
 }
 
 void use_nonce(RecordWriter& s, const ConfigRecord& config, const AccountId& id, uint64_t nonce) {

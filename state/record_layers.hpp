@@ -247,8 +247,9 @@ std::optional<MarketRecord> load_market(const RecordReader& s, std::string_view 
 ProtocolRecord load_protocol(const RecordReader& s);
 std::vector<MarketRecord> load_markets(const RecordReader& s);
 inline std::vector<AccountId> holders(const RecordReader& s, std::string_view symbol) { return s.holders(symbol); }
-// A signer's nonce window, where window_in_account keeps it; empty when it has used none.
-NonceWindow load_window(const RecordReader& s, const ConfigRecord& config, const AccountId& id);
+// A signer's nonce window, where window_in_account keeps it; empty when it has used none. Not a
+// copy (a hot account's window is 100 nonces): valid as the pointers of RecordReader are.
+const NonceWindow& load_window(const RecordReader& s, const ConfigRecord& config, const AccountId& id);
 // Spends `nonce` from `id`'s window, which must accept it. A window kept in an account needs the
 // account: RULES §6 checks authority (the account exists) before nonces.
 void use_nonce(RecordWriter& s, const ConfigRecord& config, const AccountId& id, uint64_t nonce);
