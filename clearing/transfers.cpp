@@ -13,10 +13,17 @@ UnitsOrReason positive_usd(const DecimalText& amount) {
     return parsed;
 }
 
+// Changes the account in place: a hot recipient's record is not copied twice. A deposit or
+// transfer to an id without an account opens one.
 void credit(TxContext& ctx, const AccountId& id, int64_t amount_usd) {
-    AccountRecord account = load_account(ctx.view, id).value_or(AccountRecord{});
-    account.collateral_usd = checked_add(account.collateral_usd, amount_usd);
-    save(ctx.view, id, std::move(account));
+    AccountRecord* account = ctx.view.account_to_change(id);
+    if (account == nullptr) {
+        AccountRecord opened;
+        opened.collateral_usd = amount_usd;
+        save(ctx.view, id, std::move(opened));
+        return;
+    }
+    account->collateral_usd = checked_add(account->collateral_usd, amount_usd);
 }
 
 }  // namespace

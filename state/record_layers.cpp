@@ -374,6 +374,7 @@ std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
     constexpr size_t accounts_per_thread_min = 256;
     std::vector<std::vector<EntryChange>> parts(slice_count(accounts.size(), threads, accounts_per_thread_min));
     for_each_slice(accounts.size(), parts.size(), [&](size_t begin, size_t end, size_t part) {
+        parts[part].reserve(end - begin + (end - begin) / 4);  // an account, and now and then a holder entry
         for (size_t i = begin; i < end; ++i) add_account_changes(parts[part], accounts[i]->first, accounts[i]->second);
     });
     std::vector<EntryChange> out;
