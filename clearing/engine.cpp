@@ -262,7 +262,7 @@ std::string Engine::commit(BlockLayer& block_view, const ChainRecord& next_chain
     } catch (const StorageError& e) {
         return std::string("storage: ") + e.what();
     }
-    EntryChange chain{keys::chain(), encode(chain_), encode(next_chain), {}, nullptr};
+    EntryChange chain{keys::chain(), encode(chain_), encode(next_chain), nullptr, nullptr};
     auto at = std::lower_bound(changes.begin(), changes.end(), chain.key,
                                [](const EntryChange& c, const std::string& key) { return c.key < key; });
     changes.insert(at, std::move(chain));  // kept ascending: the WriteSet below is built in order

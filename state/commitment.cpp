@@ -63,7 +63,7 @@ void StateCommitment::apply(const StateReader& committed, const WriteSet& writes
     std::vector<EntryChange> changes;
     changes.reserve(writes.size());
     for (const auto& [key, value] : writes)
-        if (is_state_key(key)) changes.push_back({key, committed.get(key), value, {}, nullptr});
+        if (is_state_key(key)) changes.push_back({key, committed.get(key), value, nullptr, nullptr});
     apply(changes, threads);
 }
 

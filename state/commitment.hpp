@@ -38,11 +38,13 @@ struct EntryChange {
     std::string key;
     std::optional<std::string> old_value;  // nullopt: absent, or given by old_seed
     std::optional<std::string> new_value;
-    std::optional<Hash32> old_seed;  // set: the committed entry exists, and this is its leaf seed
-    // Where the writer keeps new_value's leaf seed (nullptr: it does not): apply() sets it.
-    std::optional<Hash32>* new_seed_out = nullptr;
+    // Pointers, not copies: a block's changes are written into fresh memory every block, and
+    // their bytes cost there (page faults, at 200k uniform). Both point into the writer's
+    // records, which outlive the root's update.
+    const Hash32* old_seed = nullptr;  // set: the committed entry exists, and this is its leaf seed
+    std::optional<Hash32>* new_seed_out = nullptr;  // where the writer keeps new_value's seed: apply() sets it
 
-    bool had_entry() const { return old_value.has_value() || old_seed.has_value(); }
+    bool had_entry() const { return old_value.has_value() || old_seed != nullptr; }
 };
 
 // The 32 bytes a leaf is expanded from: BLAKE2b-256("clearnode/leaf/v1" || u32 |k| || k || u32 |v| || v).

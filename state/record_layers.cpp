@@ -324,7 +324,7 @@ namespace {
 void add_change(std::vector<EntryChange>& out, std::string key, std::optional<std::string> old_value,
                 std::optional<std::string> new_value) {
     if (old_value == new_value) return;
-    out.push_back({std::move(key), std::move(old_value), std::move(new_value), {}, nullptr});
+    out.push_back({std::move(key), std::move(old_value), std::move(new_value), nullptr, nullptr});
 }
 
 // A written record's change. The committed value goes as its slot's leaf seed when the slot
@@ -338,7 +338,8 @@ void add_record_change(std::vector<EntryChange>& out, std::string key, Written& 
         written.leaf_seed = slot.leaf_seed;
         return;
     }
-    EntryChange change{std::move(key), std::nullopt, encode(written.record), slot.leaf_seed, &written.leaf_seed};
+    const Hash32* old_seed = slot.leaf_seed ? &*slot.leaf_seed : nullptr;  // the slot stays put until absorb
+    EntryChange change{std::move(key), std::nullopt, encode(written.record), old_seed, &written.leaf_seed};
     if (!change.old_seed && slot.record) change.old_value = encode(*slot.record);
     if (change.old_value == change.new_value) return;  // unequal records, equal bytes: no change either
     out.push_back(std::move(change));
