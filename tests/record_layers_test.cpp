@@ -262,14 +262,28 @@ TEST_CASE("a record cache of zero bytes keeps nothing between blocks and still r
 
 namespace {
 
-// Commits a block's changes to the store and the accumulator, and absorbs it.
-void commit_block(MemoryStore& store, StateCommitment& commitment, CommittedRecords& committed, BlockLayer& block,
-                  std::vector<EntryChange>& changes) {
+// Commits a block's changes to the store and the accumulator (not yet absorbed: the changes'
+// seed pointers point into the block until then).
+void commit_changes(MemoryStore& store, StateCommitment& commitment, std::vector<EntryChange>& changes) {
     WriteSet writes;
     for (const auto& c : changes) writes.emplace(c.key, c.new_value);
     REQUIRE(store.commit(writes).ok());
     commitment.apply(changes);
+}
+
+// The same, then absorbs the block.
+void commit_block(MemoryStore& store, StateCommitment& commitment, CommittedRecords& committed, BlockLayer& block,
+                  std::vector<EntryChange>& changes) {
+    commit_changes(store, commitment, changes);
     committed.absorb(block);
+}
+
+// Alice's collateral set to `collateral_usd`, and `nonce` spent from her window.
+void change_alice(BlockLayer& block, int64_t collateral_usd, uint64_t nonce) {
+    block.account_to_change(id("alice"))->collateral_usd = collateral_usd;
+    NonceWindow w = load_nonces(block, id("alice"));
+    w.use(nonce);
+    save(block, id("alice"), w);
 }
 
 }  // namespace
@@ -281,10 +295,7 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
     const std::string alice_key = keys::account(id("alice"));
     {
         BlockLayer block(committed);
-        block.account_to_change(id("alice"))->collateral_usd = 101;
-        NonceWindow w = load_nonces(block, id("alice"));
-        w.use(2);
-        save(block, id("alice"), w);
+        change_alice(block, 101, 2);
         auto changes = block.encode_changes();
         REQUIRE(changes.size() == 2);
         for (const auto& c : changes) {
@@ -292,19 +303,17 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
             CHECK(c.old_value == store.get(c.key));
             REQUIRE(c.new_seed_out != nullptr);
         }
-        commit_block(store, commitment, committed, block, changes);
+        commit_changes(store, commitment, changes);
         for (const auto& c : changes) {
             REQUIRE(c.new_seed_out->has_value());  // the root handed the seed back
             CHECK(**c.new_seed_out == leaf_seed(c.key, *c.new_value));
         }
+        committed.absorb(block);
         CHECK(commitment == StateCommitment::from_scratch(store));
     }
     {
         BlockLayer block(committed);
-        block.account_to_change(id("alice"))->collateral_usd = 102;
-        NonceWindow w = load_nonces(block, id("alice"));
-        w.use(3);
-        save(block, id("alice"), w);
+        change_alice(block, 102, 3);
         auto changes = block.encode_changes();
         REQUIRE(changes.size() == 2);
         for (const auto& c : changes) {
@@ -319,10 +328,7 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
         block.account_to_change(id("alice"))->collateral_usd = 103;
         auto fresh = block.encode_changes();
         CHECK(fresh.front().new_value != stale.front().new_value);
-        WriteSet writes;
-        for (const auto& c : fresh) writes.emplace(c.key, c.new_value);
-        REQUIRE(store.commit(writes).ok());
-        commitment.apply(fresh);
+        commit_changes(store, commitment, fresh);
         REQUIRE(fresh.front().new_seed_out->has_value());
         block.account_to_change(id("alice"));
         CHECK_FALSE(fresh.front().new_seed_out->has_value());
