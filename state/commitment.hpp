@@ -43,8 +43,6 @@ struct EntryChange {
     // records, which outlive the root's update.
     const Hash32* old_seed = nullptr;  // set: the committed entry exists, and this is its leaf seed
     std::optional<Hash32>* new_seed_out = nullptr;  // where the writer keeps new_value's seed: apply() sets it
-
-    bool had_entry() const { return old_value.has_value() || old_seed != nullptr; }
 };
 
 // The 32 bytes a leaf is expanded from: BLAKE2b-256("clearnode/leaf/v1" || u32 |k| || k || u32 |v| || v).

@@ -365,6 +365,9 @@ void BlockLayer::add_account_changes(std::vector<EntryChange>& out, const Accoun
         if (p.size_lots != 0 && !holds(before, p.market)) add_change(out, keys::holder(p.market, id), std::nullopt, "");
 }
 
+// The changes `accounts` written accounts make: one each, and now and then a holder entry.
+static constexpr size_t changes_expected(size_t accounts) { return accounts + accounts / 4; }
+
 std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
     // The accounts, most of the work, in slices on `threads` threads: encoding reads only the
     // written records and their committed slots, which nothing changes meanwhile, and writes
@@ -375,11 +378,11 @@ std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
     constexpr size_t accounts_per_thread_min = 256;
     std::vector<std::vector<EntryChange>> parts(slice_count(accounts.size(), threads, accounts_per_thread_min));
     for_each_slice(accounts.size(), parts.size(), [&](size_t begin, size_t end, size_t part) {
-        parts[part].reserve(end - begin + (end - begin) / 4);  // an account, and now and then a holder entry
+        parts[part].reserve(changes_expected(end - begin));
         for (size_t i = begin; i < end; ++i) add_account_changes(parts[part], accounts[i]->first, accounts[i]->second);
     });
     std::vector<EntryChange> out;
-    out.reserve(accounts.size() + accounts.size() / 4 + nonces_.size() + markets_.size() + 1);
+    out.reserve(changes_expected(accounts.size()) + nonces_.size() + markets_.size() + 1);
     for (auto& part : parts) std::move(part.begin(), part.end(), std::back_inserter(out));
     for (auto& [id, written] : nonces_) add_record_change(out, keys::nonces(id), written);  // order-free: sorted at the end
     for (const auto& [symbol, market] : markets_)
