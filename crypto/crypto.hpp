@@ -74,8 +74,9 @@ private:
 }  // namespace clearnode
 
 namespace clearnode {
-// Expands a 32-byte seed into `out.size()` pseudo-random bytes (ChaCha20 keystream keyed by
-// the seed): the extendable output the state commitment's lattice hash needs.
+// Expands a 32-byte seed into `out.size()` pseudo-random bytes: the ChaCha20 keystream (RFC 8439,
+// block counter 0, zero nonce) keyed by the seed, the extendable output the state commitment's
+// lattice hash needs. Thread-safe (a context per thread).
 void expand_seed(const Hash32& seed, std::span<uint8_t> out);
 }  // namespace clearnode
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
-  librocksdb-dev libsodium-dev libcli11-dev doctest-dev libboost-dev nlohmann-json3-dev libjemalloc-dev
+  librocksdb-dev libsodium-dev libssl-dev libcli11-dev doctest-dev libboost-dev nlohmann-json3-dev libjemalloc-dev
 )
 if [ "${CLEARNODE_WITH_CLANG:-0}" = 1 ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()

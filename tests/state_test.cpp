@@ -3,10 +3,14 @@
 #include "testkit.hpp"
 
 #include <doctest/doctest.h>
+#include <sodium.h>
+
+#include <array>
 
 #include <filesystem>
 #include <unistd.h>
 #include <random>
+#include <thread>
 
 using namespace clearnode;
 using namespace clearnode::test;
@@ -33,6 +37,33 @@ std::unique_ptr<RocksStore> open_rocks(const std::filesystem::path& dir) {
 }
 
 }  // namespace
+
+TEST_CASE("a leaf's expansion is ChaCha20's keystream: RFC 8439's vector, and libsodium's bytes at any length") {
+    // RFC 8439 A.1, test vector 1: key and nonce zero, block counter 0.
+    std::array<uint8_t, 64> first{};
+    expand_seed(Hash32{}, first);
+    CHECK(to_hex(first) ==
+          "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7"
+          "da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586");
+    // The root was defined with libsodium's crypto_stream_chacha20_ietf (zero nonce); OpenSSL
+    // computes it now, so every length a block could ask for must give the same bytes, on
+    // any thread (each has its own context).
+    REQUIRE(sodium_init() >= 0);
+    const std::array<uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
+    const auto compare = [&](uint8_t tag) {
+        for (const size_t length : {size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{2048}, size_t{4103}}) {
+            const Hash32 seed = blake2b_256(as_bytes(std::to_string(tag) + "/" + std::to_string(length)));
+            std::vector<uint8_t> ours(length), theirs(length);
+            expand_seed(seed, ours);
+            crypto_stream_chacha20_ietf(theirs.data(), theirs.size(), nonce.data(), seed.data());
+            CHECK(ours == theirs);
+        }
+    };
+    compare(0);
+    std::thread other([&] { compare(1); });  // doctest's CHECK is thread-safe
+    other.join();
+    compare(1);
+}
 
 TEST_CASE("the state root does not depend on the order in which entries were written") {
     std::vector<std::pair<std::string, std::string>> entries;
