@@ -3,7 +3,8 @@
 #   ledger/ state/ clearing/   no float, double or long double; no unordered containers
 #                              (their iteration order is the library's, and could reach a
 #                              hash, a root or output) and no std::hash, unless the line says
-#                              "lint: lookup-only" and why
+#                              "lint: lookup-only" and why; every for_each_unordered call
+#                              (state/account_slots.hpp, hash order) says "order-free"
 #   clearing/                  no clock, random source, environment, file or thread access
 #   tests/scenario.*           no <random> distributions (implementation-defined output)
 # Comments and string literals are not code: they are stripped before matching.
@@ -50,6 +51,18 @@ if [ ${#consensus[@]} -gt 0 ]; then
         findings=$((findings + 1))
       fi
     done <<< "$marked_hits"
+  fi
+fi
+# AccountSlots iterates in the order of a hash keyed at random per process: each call says why
+# that order cannot matter.
+if [ ${#consensus[@]} -gt 0 ]; then
+  unmarked=$(grep -nE 'for_each_unordered[[:space:]]*\(' "${consensus[@]}" /dev/null | grep -v 'order-free' |
+             grep -vE '^[^:]+:[0-9]+:[[:space:]]*(//|void for_each_unordered)' || true)
+  if [ -n "$unmarked" ]; then
+    while IFS= read -r line; do
+      echo "$(cut -d: -f1,2 <<< "$line"): for_each_unordered without an order-free note"
+      findings=$((findings + 1))
+    done <<< "$unmarked"
   fi
 fi
 check "clock access in clearing/" '<chrono>|<ctime>|<time\.h>|std::chrono|(^|[^[:alnum:]_.>])(time|clock|clock_gettime|gettimeofday|localtime|gmtime)[[:space:]]*\(' "${clearing[@]}"

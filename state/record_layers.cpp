@@ -32,11 +32,11 @@ std::vector<AccountId> holders_after_writes(std::vector<AccountId> below, const 
     return {ids.begin(), ids.end()};
 }
 
-// What a cached entry costs in memory, in bytes: its table node (the pair, libstdc++'s next
-// pointer and cached hash, an allocator header) and its share of the bucket array, plus the heap
-// its record holds. Only trimming reads it: it must grow with the real cost, not equal it.
+// What a cached entry costs in memory, in bytes: its entry (the pair, and 16 for the allocator's
+// rounding to a size class) and its share of the table's cells, plus the heap its record holds.
+// Only trimming reads it: it must grow with the real cost, not equal it.
 template <typename Entry>
-constexpr size_t node_bytes = sizeof(Entry) + 3 * sizeof(void*) + 16;
+constexpr size_t node_bytes = sizeof(Entry) + AccountSlots<typename Entry::second_type>::cell_bytes + 16;
 
 size_t heap_bytes(const NonceWindow& window) { return window.nonces.capacity() * sizeof(uint64_t); }
 
@@ -50,10 +50,12 @@ size_t heap_bytes(const AccountRecord& account) {
 
 }  // namespace
 
-size_t AccountIdHash::operator()(const AccountId& id) const {
+uint64_t account_id_hash(const AccountId& id) {
     static const ShortHasher hasher;  // one random key per process
-    return static_cast<size_t>(hasher(as_bytes(id)));
+    return hasher(as_bytes(id));
 }
+
+size_t AccountIdHash::operator()(const AccountId& id) const { return static_cast<size_t>(account_id_hash(id)); }
 
 // --- RecordLayer ---
 
@@ -130,26 +132,26 @@ void CommittedRecords::replace(Entry<Record>& entry, std::optional<Record> recor
 
 // A record that does not decode throws (StorageError) before anything is cached.
 CommittedRecords::Entry<AccountRecord>& CommittedRecords::account_entry(const AccountId& id) const {
-    auto it = accounts_.find(id);
-    if (it == accounts_.end()) {
+    Entry<AccountRecord>* entry = accounts_.find(id);
+    if (entry == nullptr) {
         auto stored = load_account(*store_, id);
-        it = accounts_.emplace(id, Slot<AccountRecord>{}).first;
-        replace(*it, std::move(stored));
+        entry = &accounts_.emplace(id);
+        replace(*entry, std::move(stored));
     }
-    it->second.read_epoch = epoch_;
-    return *it;
+    entry->second.read_epoch = epoch_;
+    return *entry;
 }
 
 CommittedRecords::Entry<NonceWindow>& CommittedRecords::nonces_entry(const AccountId& id) const {
-    auto it = nonces_.find(id);
-    if (it == nonces_.end()) {
+    Entry<NonceWindow>* entry = nonces_.find(id);
+    if (entry == nullptr) {
         const auto encoded = store_->get(keys::nonces(id));
         auto stored = encoded ? std::optional(decode_nonces(*encoded)) : std::nullopt;
-        it = nonces_.emplace(id, Slot<NonceWindow>{}).first;
-        replace(*it, std::move(stored));
+        entry = &nonces_.emplace(id);
+        replace(*entry, std::move(stored));
     }
-    it->second.read_epoch = epoch_;
-    return *it;
+    entry->second.read_epoch = epoch_;
+    return *entry;
 }
 
 const AccountRecord* CommittedRecords::account(const AccountId& id) const {
@@ -216,14 +218,11 @@ namespace {
 template <typename Table>
 size_t erase_read_before(Table& table, uint64_t epoch) {
     size_t bytes = 0;
-    for (auto it = table.begin(); it != table.end();) {  // order-free: the epoch alone decides
-        if (it->second.read_epoch >= epoch) {
-            ++it;
-            continue;
-        }
-        bytes += it->second.bytes;
-        it = table.erase(it);
-    }
+    table.erase_if([&](const auto& entry) {  // order-free: the epoch alone decides
+        if (entry.second.read_epoch >= epoch) return false;
+        bytes += entry.second.bytes;
+        return true;
+    });
     return bytes;
 }
 
@@ -236,8 +235,9 @@ void CommittedRecords::trim() {
     assert(open_block_ == nullptr);  // an open block holds pointers to slots
     if (bytes_ <= bytes_max_) return;
     std::map<uint64_t, size_t, std::greater<>> bytes_by_epoch;  // newest first
-    for (const auto& [id, slot] : accounts_) bytes_by_epoch[slot.read_epoch] += slot.bytes;  // order-free: summed
-    for (const auto& [id, slot] : nonces_) bytes_by_epoch[slot.read_epoch] += slot.bytes;
+    const auto count = [&](const auto& entry) { bytes_by_epoch[entry.second.read_epoch] += entry.second.bytes; };
+    accounts_.for_each_unordered(count);  // order-free: summed
+    nonces_.for_each_unordered(count);  // order-free: summed
     const size_t keep_bytes = bytes_max_ - bytes_max_ / 4;
     uint64_t keep_from_epoch = epoch_ + 1;  // entries read before it go
     size_t kept_bytes = 0;

@@ -20,6 +20,7 @@
 // byte-level path writes (tests/record_layers_test.cpp and the golden roots check it).
 #pragma once
 
+#include "state/account_slots.hpp"
 #include "state/commitment.hpp"
 #include "state/records.hpp"
 
@@ -159,11 +160,13 @@ private:
         // equals leaf_seed(key, encode(*record))); nullopt when not known, as after a load.
         std::optional<Hash32> leaf_seed;
     };
+    // Open addressing with entries that never move (account_slots.hpp): a block keeps
+    // pointers to the slots it writes.
     template <typename Record>
-    using Table = AccountTable<Slot<Record>>;
+    using Table = AccountSlots<Slot<Record>>;
     // A slot and its id; the address is stable until trim() or clear().
     template <typename Record>
-    using Entry = typename Table<Record>::value_type;
+    using Entry = typename Table<Record>::Entry;
 
     Entry<AccountRecord>& account_entry(const AccountId& id) const;
     Entry<NonceWindow>& nonces_entry(const AccountId& id) const;

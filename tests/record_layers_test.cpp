@@ -365,3 +365,52 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
         CHECK(commitment == StateCommitment::from_scratch(store));
     }
 }
+
+TEST_CASE("the committed account table finds every id it holds and no other, keeps entries in place, and erases by rule") {
+    AccountSlots<int> table;
+    const auto id_of = [](int i) { return blake2b_256(as_bytes("id/" + std::to_string(i))); };
+    CHECK(table.find(id_of(0)) == nullptr);  // empty: no cells yet
+
+    // Enough ids to grow the cells ten times; each entry is where emplace put it ever after.
+    constexpr int count = 10'000;
+    std::vector<AccountSlots<int>::Entry*> entries;
+    for (int i = 0; i < count; ++i) {
+        auto& entry = table.emplace(id_of(i));
+        entry.second = i;
+        entries.push_back(&entry);
+    }
+    CHECK(table.size() == count);
+    for (int i = 0; i < count; ++i) {
+        REQUIRE(table.find(id_of(i)) == entries[static_cast<size_t>(i)]);
+        CHECK(entries[static_cast<size_t>(i)]->second == i);
+        CHECK(entries[static_cast<size_t>(i)]->first == id_of(i));
+    }
+    for (int i = count; i < 2 * count; ++i) CHECK(table.find(id_of(i)) == nullptr);
+
+    size_t visited = 0;
+    int64_t sum = 0;
+    table.for_each_unordered([&](const auto& entry) {  // order-free: counted and summed
+        ++visited;
+        sum += entry.second;
+    });
+    CHECK(visited == count);
+    CHECK(sum == int64_t{count} * (count - 1) / 2);
+
+    // Erase the odd values: the even stay, at their addresses, and the odd are gone.
+    table.erase_if([](const auto& entry) { return entry.second % 2 == 1; });
+    CHECK(table.size() == count / 2);
+    for (int i = 0; i < count; ++i) {
+        if (i % 2 == 0) CHECK(table.find(id_of(i)) == entries[static_cast<size_t>(i)]);
+        else CHECK(table.find(id_of(i)) == nullptr);
+    }
+    // The erased can come back, as new entries.
+    table.emplace(id_of(1)).second = -1;
+    REQUIRE(table.find(id_of(1)) != nullptr);
+    CHECK(table.find(id_of(1))->second == -1);
+
+    table.clear();
+    CHECK(table.size() == 0);
+    CHECK(table.find(id_of(0)) == nullptr);
+    table.emplace(id_of(0)).second = 5;  // usable after clear
+    CHECK(table.find(id_of(0))->second == 5);
+}

@@ -37,7 +37,9 @@ plant clearing/h.cpp 'std::random_device rd;' "random source in clearing/"
 plant clearing/i.cpp 'int r = rand();' "random source in clearing/"
 plant clearing/j.cpp 'const char* home = std::getenv("HOME");' "environment access in clearing/"
 plant clearing/k.cpp 'std::ifstream in(path);' "file or thread access in clearing/"
+plant state/m.cpp 'slots.for_each_unordered([&](const auto& e) { out.push_back(e.first); });' "for_each_unordered without an order-free note"
 plant tests/scenario.cpp 'std::uniform_int_distribution<int> d(0, 9);' "implementation-defined random distributions"
 printf 'std::unordered_map<int, int> cache;  // lint: lookup-only: never iterated\n' > "$work/tree/state/l.cpp"
-bash "$lint" "$work/tree" > "$work/out" || { echo "FAILED: a marked lookup-only use was flagged"; failures=$((failures + 1)); }
+printf 'slots.for_each_unordered(sum);  // order-free: summed\n' > "$work/tree/state/n.cpp"
+bash "$lint" "$work/tree" > "$work/out" || { echo "FAILED: a marked lookup-only use or order-free iteration was flagged"; failures=$((failures + 1)); }
 [ "$failures" -eq 0 ]

@@ -1,0 +1,128 @@
+// The committed records' table of accounts: ids to entries that never move, in open addressing.
+//
+// A lookup in libstdc++'s unordered_map walks the bucket array, the node before the bucket's
+// first and then the node: three dependent loads, each a cache miss for an account the block
+// has not touched yet (the committed table holds up to a million). Here a lookup reads one
+// cell (the id's hash and its entry's address), usually one cache line, and then the entry.
+//
+// Entries are allocated one by one, so a pointer to one stays valid until erase_if or clear
+// removes it (a block keeps pointers to the committed slots it writes). Iteration order is that
+// of the cells, which follows the keyed hash: every use of for_each_unordered must be
+// order-free (the determinism lint asks each call to say so).
+#pragma once
+
+#include "ledger/tx.hpp"
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace clearnode {
+
+// A keyed hash of an account id (a random SipHash key per process: ids are chosen by users, so
+// an unkeyed hash could be flooded).
+uint64_t account_id_hash(const AccountId& id);
+
+template <typename Value>
+class AccountSlots {
+public:
+    using Entry = std::pair<const AccountId, Value>;
+
+private:
+    struct Cell {
+        uint64_t hash = 0;
+        Entry* entry = nullptr;  // nullptr: empty
+    };
+
+public:
+    // What one entry costs beyond its own allocation, in bytes: its share of the cells, two
+    // (the table runs between three eighths full, just after growing, and three quarters).
+    static constexpr size_t cell_bytes = 2 * sizeof(Cell);
+
+    AccountSlots() = default;
+    ~AccountSlots() { clear(); }
+    AccountSlots(const AccountSlots&) = delete;
+    AccountSlots& operator=(const AccountSlots&) = delete;
+
+    size_t size() const { return size_; }
+
+    // nullptr when `id` is absent.
+    Entry* find(const AccountId& id) const { return find(id, account_id_hash(id)); }
+
+    // Adds `id`, which must be absent, with a default value.
+    Entry& emplace(const AccountId& id) {
+        assert(find(id) == nullptr);
+        if (4 * (size_ + 1) > 3 * cells_.size()) grow();
+        auto entry = std::make_unique<Entry>(std::piecewise_construct, std::forward_as_tuple(id), std::forward_as_tuple());
+        place(Cell{account_id_hash(id), entry.get()});
+        ++size_;
+        return *entry.release();
+    }
+
+    // Removes every entry for which `drop(entry)` is true; the others keep their addresses.
+    template <typename Drop>
+    void erase_if(Drop drop) {
+        std::vector<Cell> kept(cells_.size());
+        std::swap(kept, cells_);
+        size_ = 0;
+        for (const Cell& cell : kept) {  // order-free: each entry is decided on its own
+            if (cell.entry == nullptr) continue;
+            if (drop(static_cast<const Entry&>(*cell.entry))) {
+                delete cell.entry;
+                continue;
+            }
+            place(cell);
+            ++size_;
+        }
+    }
+
+    // Every entry, in the cells' order (arbitrary: callers must be order-free).
+    template <typename Visit>
+    void for_each_unordered(Visit visit) const {
+        for (const Cell& cell : cells_)
+            if (cell.entry != nullptr) visit(static_cast<const Entry&>(*cell.entry));
+    }
+
+    void clear() {
+        for (const Cell& cell : cells_) delete cell.entry;  // order-free
+        cells_ = {};
+        size_ = 0;
+    }
+
+private:
+    Entry* find(const AccountId& id, uint64_t hash) const {
+        if (cells_.empty()) return nullptr;
+        for (size_t i = home(hash), probes = 0; probes < cells_.size(); i = next(i), ++probes) {
+            const Cell& cell = cells_[i];
+            if (cell.entry == nullptr) return nullptr;
+            if (cell.hash == hash && cell.entry->first == id) return cell.entry;
+        }
+        assert(false && "a table never fills: it grows at three quarters");
+        return nullptr;
+    }
+
+    size_t home(uint64_t hash) const { return static_cast<size_t>(hash) & (cells_.size() - 1); }
+    size_t next(size_t i) const { return (i + 1) & (cells_.size() - 1); }
+
+    // Linear probing into the first empty cell; the table has one (it is at most 3/4 full).
+    void place(const Cell& cell) {
+        size_t i = home(cell.hash);
+        for (size_t probes = 0; cells_[i].entry != nullptr; i = next(i), ++probes) assert(probes < cells_.size());
+        cells_[i] = cell;
+    }
+
+    void grow() {
+        std::vector<Cell> old(cells_.empty() ? 16 : 2 * cells_.size());
+        std::swap(old, cells_);
+        for (const Cell& cell : old)  // order-free: each cell lands by its own hash
+            if (cell.entry != nullptr) place(cell);
+    }
+
+    std::vector<Cell> cells_;  // a power of two in size
+    size_t size_ = 0;
+};
+
+}  // namespace clearnode
