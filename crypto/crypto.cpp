@@ -138,7 +138,7 @@ namespace {
 // One OpenSSL ChaCha20 context per thread (the root's leaves are expanded on the engine's
 // threads), keyed anew for every seed. OpenSSL, not libsodium, for this one primitive: its
 // ChaCha20 has an AVX-512 path, and measured 0.40-0.43 us per 2 KB leaf against libsodium's
-// 1.03 us on this host's EPYC (C loop, 2026-12-01 06:45 UTC). The keystream is the same bytes
+// 1.03 us on this host's EPYC (C loop, 2026-12-01 06:40 UTC). The keystream is the same bytes
 // (state_test checks RFC 8439's vector and libsodium's output), so no root changes.
 class ChaCha20Context {
 public:

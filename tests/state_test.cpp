@@ -4,11 +4,10 @@
 
 #include <doctest/doctest.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <array>
-
 #include <filesystem>
-#include <unistd.h>
 #include <random>
 #include <thread>
 
