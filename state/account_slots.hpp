@@ -63,6 +63,7 @@ public:
     }
 
     // Removes every entry for which `drop(entry)` is true; the others keep their addresses.
+    // `drop` must not throw: the cells are rebuilt around the entries kept as it goes.
     template <typename Drop>
     void erase_if(Drop drop) {
         std::vector<Cell> kept(cells_.size());
