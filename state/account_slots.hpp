@@ -26,7 +26,8 @@ namespace clearnode {
 // an unkeyed hash could be flooded).
 uint64_t account_id_hash(const AccountId& id);
 
-template <typename Value>
+// `hash_of` is account_id_hash but in tests, which give one that collides on purpose.
+template <typename Value, uint64_t (*hash_of)(const AccountId&) = account_id_hash>
 class AccountSlots {
 public:
     using Entry = std::pair<const AccountId, Value>;
@@ -50,14 +51,14 @@ public:
     size_t size() const { return size_; }
 
     // nullptr when `id` is absent.
-    Entry* find(const AccountId& id) const { return find(id, account_id_hash(id)); }
+    Entry* find(const AccountId& id) const { return find(id, hash_of(id)); }
 
     // Adds `id`, which must be absent, with a default value.
     Entry& emplace(const AccountId& id) {
         assert(find(id) == nullptr);
         if (4 * (size_ + 1) > 3 * cells_.size()) grow();
         auto entry = std::make_unique<Entry>(std::piecewise_construct, std::forward_as_tuple(id), std::forward_as_tuple());
-        place(Cell{account_id_hash(id), entry.get()});
+        place(Cell{hash_of(id), entry.get()});
         ++size_;
         return *entry.release();
     }

@@ -414,3 +414,26 @@ TEST_CASE("the committed account table finds every id it holds and no other, kee
     table.emplace(id_of(0)).second = 5;  // usable after clear
     CHECK(table.find(id_of(0))->second == 5);
 }
+
+namespace {
+// Four hash values for every id: most lookups meet cells of the same hash and other ids.
+uint64_t colliding_hash(const AccountId& id) { return id[0] % 4; }
+}  // namespace
+
+TEST_CASE("the committed account table tells ids apart when their hashes collide") {
+    AccountSlots<int, colliding_hash> table;
+    const auto id_of = [](int i) { return blake2b_256(as_bytes("collide/" + std::to_string(i))); };
+    constexpr int count = 300;
+    for (int i = 0; i < count; ++i) table.emplace(id_of(i)).second = i;
+    for (int i = 0; i < count; ++i) {
+        REQUIRE(table.find(id_of(i)) != nullptr);
+        CHECK(table.find(id_of(i))->second == i);
+    }
+    for (int i = count; i < 2 * count; ++i) CHECK(table.find(id_of(i)) == nullptr);
+    // Erasing from the middle of long runs of one hash leaves the rest reachable.
+    table.erase_if([](const auto& entry) { return entry.second % 3 == 0; });
+    for (int i = 0; i < count; ++i) {
+        if (i % 3 == 0) CHECK(table.find(id_of(i)) == nullptr);
+        else CHECK(table.find(id_of(i))->second == i);
+    }
+}
