@@ -1,9 +1,11 @@
-// The committed records' table of accounts: ids to entries that never move, in open addressing.
+// The records' tables of accounts (the committed ones, and a block's writes): ids to entries
+// that never move, in open addressing.
 //
 // A lookup in libstdc++'s unordered_map walks the bucket array, the node before the bucket's
 // first and then the node: three dependent loads, each a cache miss for an account the block
-// has not touched yet (the committed table holds up to a million). Here a lookup reads one
-// cell (the id's hash and its entry's address), usually one cache line, and then the entry.
+// has not touched yet (the committed table holds up to a million), and its bucket index is an
+// integer division. Here a lookup reads one cell (the id's hash and its entry's address),
+// usually one cache line, and then the entry; an absent id costs the cell alone.
 //
 // Entries are allocated one by one, so a pointer to one stays valid until erase_if or clear
 // removes it (a block keeps pointers to the committed slots it writes). Iteration order is that
@@ -49,6 +51,17 @@ public:
     AccountSlots& operator=(const AccountSlots&) = delete;
 
     size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    // How many entries fit before the cells grow.
+    size_t capacity() const { return 3 * cells_.size() / 4; }
+
+    // Makes room for `entries` in all without growing (a block knows roughly how many accounts
+    // it may write). Entries keep their addresses.
+    void reserve(size_t entries) {
+        size_t cell_count = cells_.empty() ? cell_count_min : cells_.size();
+        while (4 * entries > 3 * cell_count) cell_count *= 2;
+        if (cell_count > cells_.size()) rehash(cell_count);
+    }
 
     // nullptr when `id` is absent.
     Entry* find(const AccountId& id) const { return find(id, hash_of(id)); }
@@ -81,11 +94,17 @@ public:
         }
     }
 
-    // Every entry, in the cells' order (arbitrary: callers must be order-free).
+    // Every entry, in the cells' order (arbitrary: callers must be order-free). `visit` may
+    // change an entry's value, not add or remove entries.
     template <typename Visit>
     void for_each_unordered(Visit visit) const {
         for (const Cell& cell : cells_)
             if (cell.entry != nullptr) visit(static_cast<const Entry&>(*cell.entry));
+    }
+    template <typename Visit>
+    void for_each_unordered(Visit visit) {
+        for (const Cell& cell : cells_)
+            if (cell.entry != nullptr) visit(*cell.entry);
     }
 
     void clear() {
@@ -116,13 +135,17 @@ private:
         cells_[i] = cell;
     }
 
-    void grow() {
-        std::vector<Cell> old(cells_.empty() ? 16 : 2 * cells_.size());
+    void grow() { rehash(cells_.empty() ? cell_count_min : 2 * cells_.size()); }
+
+    void rehash(size_t cell_count) {
+        assert(cell_count > cells_.size() && (cell_count & (cell_count - 1)) == 0);
+        std::vector<Cell> old(cell_count);
         std::swap(old, cells_);
         for (const Cell& cell : old)  // order-free: each cell lands by its own hash
             if (cell.entry != nullptr) place(cell);
     }
 
+    static constexpr size_t cell_count_min = 16;
     std::vector<Cell> cells_;  // a power of two in size
     size_t size_ = 0;
 };

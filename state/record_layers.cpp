@@ -18,17 +18,16 @@ bool holds(const AccountRecord* account, std::string_view market) {
     return p != nullptr && p->size_lots != 0;
 }
 
-// The holders of `symbol` below a layer, updated by the layer's account writes (`record_of`
-// gives a write's record), ascending by id.
-template <typename Table, typename RecordOf>
-std::vector<AccountId> holders_after_writes(std::vector<AccountId> below, const Table& writes, std::string_view symbol,
-                                            RecordOf record_of) {
-    if (writes.empty()) return below;
+// The holders of `symbol` below a layer, updated by the layer's account writes, ascending by
+// id. `for_each_write(update)` calls update(id, record) once for each write, in any order.
+template <typename ForEachWrite>
+std::vector<AccountId> holders_after_writes(std::vector<AccountId> below, std::string_view symbol,
+                                            ForEachWrite for_each_write) {
     std::set<AccountId> ids(below.begin(), below.end());
-    for (const auto& [id, written] : writes) {  // order-free: into a set
-        if (holds(record_of(written), symbol)) ids.insert(id);
+    for_each_write([&](const AccountId& id, const AccountRecord& record) {  // order-free: into a set
+        if (holds(&record, symbol)) ids.insert(id);
         else ids.erase(id);
-    }
+    });
     return {ids.begin(), ids.end()};
 }
 
@@ -77,7 +76,10 @@ const MarketRecord* RecordLayer::market(std::string_view symbol) const {
 const ProtocolRecord& RecordLayer::protocol() const { return protocol_ ? *protocol_ : base_->protocol(); }
 
 std::vector<AccountId> RecordLayer::holders(std::string_view symbol) const {
-    return holders_after_writes(base_->holders(symbol), accounts_, symbol, [](const AccountRecord& r) { return &r; });
+    if (accounts_.empty()) return base_->holders(symbol);
+    return holders_after_writes(base_->holders(symbol), symbol, [this](auto update) {
+        for (const auto& [id, record] : accounts_) update(id, record);  // order-free: see holders_after_writes
+    });
 }
 
 void RecordLayer::put(const AccountId& id, AccountRecord record) {
@@ -195,8 +197,8 @@ void CommittedRecords::absorb(BlockLayer& block) {
         replace(*written.committed, std::optional(std::move(written.record)));
         written.committed->second.leaf_seed = written.leaf_seed;
     };
-    for (auto& [id, written] : block.accounts_) absorb_written(written);
-    for (auto& [id, written] : block.nonces_) absorb_written(written);
+    block.accounts_.for_each_unordered([&](auto& entry) { absorb_written(entry.second); });  // order-free, as said
+    block.nonces_.for_each_unordered([&](auto& entry) { absorb_written(entry.second); });  // order-free, as said
     for (auto& [symbol, market] : block.markets_) markets_.insert_or_assign(symbol, std::move(market));
     if (block.protocol_) protocol_ = *block.protocol_;
     block.discard();
@@ -260,13 +262,13 @@ BlockLayer::BlockLayer(CommittedRecords& committed, size_t accounts_expected) : 
 }
 
 const AccountRecord* BlockLayer::account(const AccountId& id) const {
-    auto it = accounts_.find(id);
-    return it != accounts_.end() ? &it->second.record : committed_->account(id);
+    const auto* entry = accounts_.find(id);
+    return entry != nullptr ? &entry->second.record : committed_->account(id);
 }
 
 const NonceWindow* BlockLayer::nonces(const AccountId& id) const {
-    auto it = nonces_.find(id);
-    return it != nonces_.end() ? &it->second.record : committed_->nonces(id);
+    const auto* entry = nonces_.find(id);
+    return entry != nullptr ? &entry->second.record : committed_->nonces(id);
 }
 
 const MarketRecord* BlockLayer::market(std::string_view symbol) const {
@@ -277,29 +279,33 @@ const MarketRecord* BlockLayer::market(std::string_view symbol) const {
 const ProtocolRecord& BlockLayer::protocol() const { return protocol_ ? *protocol_ : committed_->protocol(); }
 
 std::vector<AccountId> BlockLayer::holders(std::string_view symbol) const {
-    return holders_after_writes(committed_->holders(symbol), accounts_, symbol,
-                                [](const Written<AccountRecord>& w) { return &w.record; });
+    if (accounts_.empty()) return committed_->holders(symbol);
+    return holders_after_writes(committed_->holders(symbol), symbol, [this](auto update) {
+        accounts_.for_each_unordered([&](const auto& entry) { update(entry.first, entry.second.record); });  // order-free: see holders_after_writes
+    });
 }
 
 void BlockLayer::put(const AccountId& id, AccountRecord record) {
     record.drop_empty_entries();
-    if (auto it = accounts_.find(id); it != accounts_.end()) it->second = {std::move(record), it->second.committed, {}};
-    else accounts_.emplace(id, Written<AccountRecord>{std::move(record), &committed_->account_entry(id), {}});
+    if (auto* entry = accounts_.find(id); entry != nullptr) entry->second = {std::move(record), entry->second.committed, {}};
+    else accounts_.emplace(id).second = {std::move(record), &committed_->account_entry(id), {}};
 }
 
 AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
-    if (auto it = accounts_.find(id); it != accounts_.end()) {
-        it->second.leaf_seed.reset();
-        return &it->second.record;
+    if (auto* entry = accounts_.find(id); entry != nullptr) {
+        entry->second.leaf_seed.reset();
+        return &entry->second.record;
     }
-    auto& entry = committed_->account_entry(id);
-    if (!entry.second.record) return nullptr;
-    return &accounts_.emplace(id, Written<AccountRecord>{*entry.second.record, &entry, {}}).first->second.record;
+    auto& committed = committed_->account_entry(id);
+    if (!committed.second.record) return nullptr;
+    auto& written = accounts_.emplace(id).second;
+    written = {*committed.second.record, &committed, {}};
+    return &written.record;
 }
 
 void BlockLayer::put(const AccountId& id, NonceWindow window) {
-    if (auto it = nonces_.find(id); it != nonces_.end()) it->second = {std::move(window), it->second.committed, {}};
-    else nonces_.emplace(id, Written<NonceWindow>{std::move(window), &committed_->nonces_entry(id), {}});
+    if (auto* entry = nonces_.find(id); entry != nullptr) entry->second = {std::move(window), entry->second.committed, {}};
+    else nonces_.emplace(id).second = {std::move(window), &committed_->nonces_entry(id), {}};
 }
 
 void BlockLayer::put(MarketRecord market) {
@@ -374,7 +380,7 @@ std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
     // each written entry's seed from one thread.
     std::vector<std::pair<const AccountId, Written<AccountRecord>>*> accounts;
     accounts.reserve(accounts_.size());
-    for (auto& entry : accounts_) accounts.push_back(&entry);  // order-free: sorted at the end
+    accounts_.for_each_unordered([&](auto& entry) { accounts.push_back(&entry); });  // order-free: sorted at the end
     constexpr size_t accounts_per_thread_min = 256;
     std::vector<std::vector<EntryChange>> parts(slice_count(accounts.size(), threads, accounts_per_thread_min));
     for_each_slice(accounts.size(), parts.size(), [&](size_t begin, size_t end, size_t part) {
@@ -384,7 +390,7 @@ std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
     std::vector<EntryChange> out;
     out.reserve(changes_expected(accounts.size()) + nonces_.size() + markets_.size() + 1);
     for (auto& part : parts) std::move(part.begin(), part.end(), std::back_inserter(out));
-    for (auto& [id, written] : nonces_) add_record_change(out, keys::nonces(id), written);  // order-free: sorted at the end
+    nonces_.for_each_unordered([&](auto& entry) { add_record_change(out, keys::nonces(entry.first), entry.second); });  // order-free: sorted at the end
     for (const auto& [symbol, market] : markets_)
         add_change(out, keys::market(symbol), encoded(committed_->market(symbol)), encode(market));
     if (protocol_) add_change(out, keys::protocol(), encode(committed_->protocol()), encode(*protocol_));

@@ -237,8 +237,10 @@ private:
     static void add_account_changes(std::vector<EntryChange>& out, const AccountId& id, Written<AccountRecord>& written);
 
     CommittedRecords* committed_;
-    AccountTable<Written<AccountRecord>> accounts_;
-    AccountTable<Written<NonceWindow>> nonces_;
+    // Open addressing, as the committed tables: a block's first read of each account it touches
+    // misses here, and that miss is one cell (account_slots.hpp).
+    AccountSlots<Written<AccountRecord>> accounts_;
+    AccountSlots<Written<NonceWindow>> nonces_;
     std::map<std::string, MarketRecord, std::less<>> markets_;
     std::optional<ProtocolRecord> protocol_;
 };

@@ -415,6 +415,33 @@ TEST_CASE("the committed account table finds every id it holds and no other, kee
     CHECK(table.find(id_of(0))->second == 5);
 }
 
+TEST_CASE("an account table reserved for n entries takes them without growing, and keeps what it held in place") {
+    AccountSlots<int> table;
+    const auto id_of = [](int i) { return blake2b_256(as_bytes("reserve/" + std::to_string(i))); };
+    CHECK(table.capacity() == 0);
+    auto& first = table.emplace(id_of(0));
+    first.second = 7;
+    constexpr size_t count = 20'000;  // a block of 10,000 transactions reserves twice that
+    table.reserve(count);
+    const size_t reserved = table.capacity();
+    CHECK(reserved >= count);
+    CHECK(reserved < 2 * count);  // the least power of two of cells that holds them
+    CHECK(table.find(id_of(0)) == &first);
+    for (int i = 1; i < static_cast<int>(reserved); ++i) table.emplace(id_of(i)).second = i;
+    CHECK(table.size() == reserved);
+    CHECK(table.capacity() == reserved);
+    table.reserve(count / 2);  // less than it holds: nothing changes
+    CHECK(table.capacity() == reserved);
+    // The mutable walk changes values in place.
+    table.for_each_unordered([](auto& entry) { entry.second += 1; });  // order-free: each entry on its own
+    CHECK(table.find(id_of(0))->second == 8);
+    CHECK(table.find(id_of(19'999))->second == 20'000);
+    table.emplace(id_of(static_cast<int>(reserved)));  // one past: it grows, and still finds all
+    CHECK(table.capacity() > reserved);
+    CHECK(table.find(id_of(0)) == &first);
+    for (int i = 1; i <= static_cast<int>(reserved); ++i) REQUIRE(table.find(id_of(i)) != nullptr);
+}
+
 namespace {
 // Four hash values for every id: most lookups meet cells of the same hash and other ids.
 uint64_t colliding_hash(const AccountId& id) { return id[0] % 4; }
