@@ -54,7 +54,7 @@ enum class BlockStage : uint8_t {
     executed,      // every transaction applied to the block's record layer
     encoded,       // the changed records encoded into the store's entries
     root_updated,  // the state commitment folded over the changed entries
-    committed,     // the store's atomic write returned
+    committed,     // the store's atomic write returned, and the committed records took the block
 };
 using BlockStageListener = std::function<void(BlockStage)>;
 
@@ -99,7 +99,8 @@ public:
     // The committed records, typed (decoded once and kept for the next blocks). Reads fill a
     // cache: use from the thread that applies blocks.
     const CommittedRecords& records() const { return *records_; }
-    // Threads for encoding the changes and updating the state root of each block (neither
+    // Threads for encoding the changes and updating the state root of each block, and, from
+    // two, for absorbing a block into the committed records beside the store's write (no
     // result depends on them).
     void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
     // Bounds the memory of the committed records kept decoded between blocks, in bytes (results

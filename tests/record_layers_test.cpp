@@ -205,6 +205,65 @@ TEST_CASE("an engine encoding and hashing on several threads reaches the root an
     CHECK(snapshot(several.state()) == snapshot(one.state()));
 }
 
+namespace {
+// A MemoryStore whose commits fail, writing nothing, while `failing` is set (a full disk).
+class StoreThatFails final : public Store {
+public:
+    std::optional<std::string> get(std::string_view key) const override { return inner.get(key); }
+    void scan(std::string_view prefix, const ScanVisitor& visit) const override { inner.scan(prefix, visit); }
+    Status commit(const WriteSet& writes) override { return failing ? Status{"disk full"} : inner.commit(writes); }
+    MemoryStore inner;
+    bool failing = false;
+};
+}  // namespace
+
+TEST_CASE("a block whose store write fails leaves the engine as it was, on one thread or two") {
+    for (const unsigned threads : {1u, 2u}) {
+        CAPTURE(threads);
+        Chain reference;  // never fails; it also signs the transactions
+        StoreThatFails store;
+        std::string error;
+        auto engine = Engine::genesis(store, reference.genesis, error);
+        REQUIRE_MESSAGE(engine, error);
+        engine->set_threads(threads);
+        const auto apply = [&](const std::vector<Tx>& txs, int64_t time_ms) {
+            return engine->apply_block(Block{{engine->height() + 1, time_ms}, txs}, 1, error);
+        };
+
+        const std::vector<Tx> first{reference.deposit("alice", "100"), reference.deposit("bob", "50")};
+        REQUIRE(apply(first, reference.time_ms + 1000));
+        reference.apply_block(first);
+        REQUIRE(engine->state_root() == reference.engine->state_root());
+
+        // alice is now a committed record in the engine's cache; the failed block changes her.
+        const std::vector<Tx> second{reference.transfer("alice", "bob", "30"), reference.deposit("carol", "7")};
+        const auto before = snapshot(store.inner);
+        store.failing = true;
+        CHECK_FALSE(apply(second, reference.time_ms + 1000));
+        CHECK(error == "disk full");
+        CHECK(engine->height() == 1);
+        CHECK(engine->state_root() == reference.engine->state_root());
+        CHECK(snapshot(store.inner) == before);
+        const AccountRecord* alice = engine->records().account(id("alice"));
+        REQUIRE(alice != nullptr);
+        CHECK(alice->collateral_usd == usd(100));  // not the failed block's 70
+
+        // The same block again, and one after it, reach the reference's roots and entries: nothing
+        // of the failed attempt stayed in the committed records.
+        store.failing = false;
+        const auto again = apply(second, reference.time_ms + 1000);
+        REQUIRE_MESSAGE(again, error);
+        CHECK(again->ok_count() == second.size());
+        reference.apply_block(second);
+        CHECK(engine->state_root() == reference.engine->state_root());
+        const std::vector<Tx> third{reference.transfer("bob", "alice", "5")};
+        REQUIRE(apply(third, reference.time_ms + 1000));
+        reference.apply_block(third);
+        CHECK(engine->state_root() == reference.engine->state_root());
+        CHECK(snapshot(store.inner) == snapshot(reference.store));
+    }
+}
+
 TEST_CASE("committed records stay equal to the store through absorb and trimming to their byte bound") {
     MemoryStore store = committed_store();
     const std::vector<std::string> names{"alice", "bob", "carol", "dave"};
