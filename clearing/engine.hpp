@@ -111,7 +111,8 @@ public:
 
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
-    Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
+    Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const Hash32& hash, const SignatureCheck& check,
+                     int64_t block_time_ms);
     std::string commit(BlockLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
                        const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {
