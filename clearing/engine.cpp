@@ -152,17 +152,6 @@ SignatureCheck check_signature(const Tx& tx, std::string_view chain_id) {
     return check;
 }
 
-// Every transaction's hash, in order, on up to `threads` threads (they depend on nothing the
-// block changes, so the applying thread need not compute them one by one).
-std::vector<Hash32> hash_txs(std::span<const Tx> txs, unsigned threads) {
-    constexpr size_t txs_per_thread_min = 512;
-    std::vector<Hash32> hashes(txs.size());
-    for_each_slice(txs.size(), slice_count(txs.size(), threads, txs_per_thread_min), [&](size_t begin, size_t end, size_t) {
-        for (size_t i = begin; i < end; ++i) hashes[i] = tx_hash(txs[i]);
-    });
-    return hashes;
-}
-
 // Transactions per pool task: enough (about 2 ms of verification) that handing tasks out costs
 // nothing that shows, few enough that the threads finish a block together.
 constexpr size_t checks_per_task = 32;
@@ -211,12 +200,14 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     // Its destructor drops the writes of a block that fails. Most transactions write one or two
     // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
     BlockLayer block_view(*records_, 2 * block.txs.size());
-    const std::vector<Hash32> tx_hashes = hash_txs(block.txs, threads_);
+    std::vector<Hash32> tx_hashes;
+    tx_hashes.reserve(block.txs.size());
     result.receipts.reserve(block.txs.size());
     try {
         for (size_t i = 0; i < block.txs.size(); ++i) {
-            Receipt receipt = apply_tx(block_view, block.txs[i], tx_hashes[i], checks[i], block.header.time_ms);
+            Receipt receipt = apply_tx(block_view, block.txs[i], checks[i], block.header.time_ms);
             receipt.index = static_cast<uint32_t>(i);
+            tx_hashes.push_back(receipt.tx_hash);
             result.receipts.push_back(std::move(receipt));
         }
     } catch (const StorageError& e) {
@@ -238,10 +229,9 @@ Reason Engine::precheck(const RecordReader& view, const Tx& tx, const SignatureC
     return nonce_check(view, config_, tx);
 }
 
-Receipt Engine::apply_tx(BlockLayer& block_view, const Tx& tx, const Hash32& hash, const SignatureCheck& check,
-                         int64_t block_time_ms) {
+Receipt Engine::apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms) {
     Receipt receipt;
-    receipt.tx_hash = hash;
+    receipt.tx_hash = tx_hash(tx);
     // A failure before the rules changes nothing at all.
     receipt.status = precheck(block_view, tx, check);
     if (receipt.status != Reason::ok) return receipt;
@@ -290,23 +280,13 @@ std::string Engine::commit(BlockLayer& block_view, const ChainRecord& next_chain
             writes.insert_or_assign(key, std::move(value));
         }
     }
-    // The store's write and absorbing the block into the committed records share nothing (the
-    // write reads `writes`; absorb moves the block's records into their slots), so with two
-    // threads they run side by side. A failed write then drops what absorb did.
-    Status status;
-    const auto write = [&] { status = store_.commit(writes); };
-    const auto absorb = [&] { records_->absorb(block_view); };
-    if (threads_ > 1) {
-        run_side_by_side(absorb, write);
-    } else {
-        write();
-        absorb();
-    }
-    if (!status.ok()) {
+    if (const Status status = store_.commit(writes); !status.ok()) {
+        block_view.discard();
         records_->clear();  // the store decides what is committed now
         return status.error;
     }
     stage_done(BlockStage::committed);
+    records_->absorb(block_view);
     commitment_ = next;
     chain_ = next_chain;
     return {};

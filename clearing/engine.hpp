@@ -54,7 +54,7 @@ enum class BlockStage : uint8_t {
     executed,      // every transaction applied to the block's record layer
     encoded,       // the changed records encoded into the store's entries
     root_updated,  // the state commitment folded over the changed entries
-    committed,     // the store's atomic write returned, and the committed records took the block
+    committed,     // the store's atomic write returned
 };
 using BlockStageListener = std::function<void(BlockStage)>;
 
@@ -99,8 +99,7 @@ public:
     // The committed records, typed (decoded once and kept for the next blocks). Reads fill a
     // cache: use from the thread that applies blocks.
     const CommittedRecords& records() const { return *records_; }
-    // Threads for encoding the changes and updating the state root of each block, and, from
-    // two, for absorbing a block into the committed records beside the store's write (no
+    // Threads for encoding the changes and updating the state root of each block (neither
     // result depends on them).
     void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
     // Bounds the memory of the committed records kept decoded between blocks, in bytes (results
@@ -111,8 +110,7 @@ public:
 
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
-    Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const Hash32& hash, const SignatureCheck& check,
-                     int64_t block_time_ms);
+    Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
     std::string commit(BlockLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
                        const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {

@@ -177,8 +177,4 @@ void for_each_slice(size_t count, size_t parts, const std::function<void(size_t 
         if (error) std::rethrow_exception(error);
 }
 
-void run_side_by_side(const std::function<void()>& on_caller, const std::function<void()>& on_thread) {
-    for_each_slice(2, 2, [&](size_t, size_t, size_t part) { part == 0 ? on_caller() : on_thread(); });
-}
-
 }  // namespace clearnode

@@ -97,8 +97,5 @@ size_t slice_count(size_t count, unsigned threads, size_t slice_min);
 // and each other on a thread of its own; returns when all have, rethrowing the exception of the
 // lowest part that threw. Which slice runs where changes nothing the slices write by `part`.
 void for_each_slice(size_t count, size_t parts, const std::function<void(size_t begin, size_t end, size_t part)>& slice);
-// Runs `on_caller` on the caller and `on_thread` on a thread of its own, for two steps of a block
-// that share nothing; returns when both have, rethrowing on_caller's exception, else on_thread's.
-void run_side_by_side(const std::function<void()>& on_caller, const std::function<void()>& on_thread);
 
 }  // namespace clearnode
