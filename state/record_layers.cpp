@@ -104,7 +104,8 @@ void RecordLayer::put(ProtocolRecord protocol) { protocol_ = protocol; }
 
 void RecordLayer::merge_into(RecordWriter& parent) {
     assert(base_ == &parent);
-    // Order-free: each entry replaces the parent's.
+    // Order-free: each entry replaces the parent's (a block's table walks in hash order anyway,
+    // and each of its walks is order-free).
     for (auto& [id, record] : accounts_) parent.put(id, std::move(record));
     for (auto& [id, window] : nonces_) parent.put(id, std::move(window));
     for (auto& [symbol, market] : markets_) parent.put(std::move(market));
@@ -255,6 +256,19 @@ void CommittedRecords::trim() {
 
 // --- BlockLayer ---
 
+namespace {
+
+// Adds a block's write of `id`, which it does not hold yet. The write is built before its entry,
+// so a read of the committed slot or a copy that throws leaves no entry without its slot.
+template <typename Write>
+Write& add_written(AccountSlots<Write>& table, const AccountId& id, Write written) {
+    auto& entry = table.emplace(id);
+    entry.second = std::move(written);
+    return entry.second;
+}
+
+}  // namespace
+
 BlockLayer::BlockLayer(CommittedRecords& committed, size_t accounts_expected) : committed_(&committed) {
     assert(committed.open_block_ == nullptr);  // one open block per committed records
     committed.open_block_ = this;
@@ -288,7 +302,7 @@ std::vector<AccountId> BlockLayer::holders(std::string_view symbol) const {
 void BlockLayer::put(const AccountId& id, AccountRecord record) {
     record.drop_empty_entries();
     if (auto* entry = accounts_.find(id); entry != nullptr) entry->second = {std::move(record), entry->second.committed, {}};
-    else accounts_.emplace(id).second = {std::move(record), &committed_->account_entry(id), {}};
+    else add_written(accounts_, id, {std::move(record), &committed_->account_entry(id), {}});
 }
 
 AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
@@ -298,14 +312,12 @@ AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
     }
     auto& committed = committed_->account_entry(id);
     if (!committed.second.record) return nullptr;
-    auto& written = accounts_.emplace(id).second;
-    written = {*committed.second.record, &committed, {}};
-    return &written.record;
+    return &add_written(accounts_, id, {*committed.second.record, &committed, {}}).record;
 }
 
 void BlockLayer::put(const AccountId& id, NonceWindow window) {
     if (auto* entry = nonces_.find(id); entry != nullptr) entry->second = {std::move(window), entry->second.committed, {}};
-    else nonces_.emplace(id).second = {std::move(window), &committed_->nonces_entry(id), {}};
+    else add_written(nonces_, id, {std::move(window), &committed_->nonces_entry(id), {}});
 }
 
 void BlockLayer::put(MarketRecord market) {
