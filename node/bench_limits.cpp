@@ -100,10 +100,8 @@ double leaf_per_s(size_t key_bytes, size_t value_bytes, double seconds) {
     });
 }
 
-double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, size_t cache_mb, std::string& error) {
-    RocksOptions options;
+double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, RocksOptions options, std::string& error) {
     options.create_if_missing = true;
-    options.block_cache_mb = cache_mb;
     auto store = RocksStore::open(path, options, error);
     if (!store) return 0;
     Rng rng(2);

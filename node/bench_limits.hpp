@@ -3,6 +3,7 @@
 #pragma once
 
 #include "crypto/crypto.hpp"
+#include "state/store.hpp"
 
 #include <cstddef>
 #include <span>
@@ -40,9 +41,9 @@ struct PutShape {
     size_t value_bytes = 0;
     size_t keyspace = 0;
 };
-// RocksDB puts per second through RocksStore::commit (one synced WriteBatch per batch, the
-// node's options) into a new database at `path`; 0 with `error` set on failure.
-double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, size_t cache_mb, std::string& error);
+// RocksDB puts per second through RocksStore::commit (one synced WriteBatch per batch, opened
+// with the node's `options`) into a new database at `path`; 0 with `error` set on failure.
+double rocksdb_puts_per_s(const std::string& path, const PutShape& shape, RocksOptions options, std::string& error);
 
 // The malloc this process runs on: "jemalloc <version>" when jemalloc replaced the system's
 // (the clearnode binary links it, see CMakeLists.txt), "system" otherwise.

@@ -26,6 +26,7 @@ std::optional<WritableNode> open_for_writing(const std::string& home, const Star
     if (!node.lock) return std::nullopt;
     RocksOptions rocks_options;
     rocks_options.block_cache_mb = options.cache_mb;
+    rocks_options.record_cache_mb = options.record_cache_mb;
     node.store = RocksStore::open(state_dir(home), rocks_options, error);
     if (!node.store) {
         error = state_dir(home) + ": " + error;

@@ -70,7 +70,12 @@ struct RocksOptions {
     // RocksDB's memory: one cache for data, index and filter blocks, to which the memtables
     // (a quarter of it) are charged too.
     size_t block_cache_mb = 256;
+    // The engine's record cache in front of this store (0: none). A writable store whose
+    // record cache holds unsorted_memtable_cache_ratio times its memtables keeps them unsorted
+    // (rocks_store.cpp says why and when).
+    size_t record_cache_mb = 0;
 };
+constexpr size_t unsorted_memtable_cache_ratio = 8;
 
 class RocksStore final : public Store {
 public:
@@ -84,6 +89,11 @@ public:
     std::optional<std::string> get(std::string_view key) const override;
     void scan(std::string_view prefix, const ScanVisitor& visit) const override;
     Status commit(const WriteSet& writes) override;
+    // Whether RocksDB has a memtable flush or a compaction waiting or running. The bench lets
+    // them finish between its timed runs, so that one run's leftover work does not slow the next.
+    bool background_work_pending() const;
+    // RocksDB's name for the memtable kind in use ("SkipListFactory", "VectorRepFactory").
+    std::string memtable_kind() const;
 
 private:
     struct Impl;

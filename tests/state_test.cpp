@@ -322,6 +322,79 @@ uintmax_t wal_bytes(const std::filesystem::path& dir) {
 }
 }  // namespace
 
+namespace {
+std::vector<std::pair<std::string, std::string>> all_entries(const StateReader& reader, std::string_view prefix = "") {
+    std::vector<std::pair<std::string, std::string>> out;
+    reader.scan(prefix, [&](std::string_view key, std::string_view value) {
+        out.emplace_back(key, value);
+        return true;
+    });
+    return out;
+}
+}  // namespace
+
+// A node with a large record cache keeps its memtable unsorted (rocks_store.cpp): its reads
+// sort a copy. Whatever it keeps, a store must answer from unflushed writes, overwrites and
+// deletions as a map does, and a secondary (whose memtable is a skiplist) must agree.
+TEST_CASE("a RocksDB store answers from its unsorted memtable as a map does, and so does a secondary") {
+    TempDir dir;
+    std::string error;
+    RocksOptions options;
+    options.create_if_missing = true;
+    options.record_cache_mb = 256;  // 8 times the two 16 MB memtables of the default block cache
+    auto rocks = RocksStore::open(dir.path.string(), options, error);
+    REQUIRE_MESSAGE(rocks, error);
+    CHECK(rocks->memtable_kind() == "VectorRepFactory");
+    MemoryStore expected;
+    std::mt19937_64 random(7);
+    for (int commit = 0; commit < 20; ++commit) {
+        WriteSet writes;
+        for (int i = 0; i < 30; ++i) {
+            const std::string key = (random() % 4 == 0 ? "holder/" : "account/") + std::to_string(random() % 200);
+            if (random() % 5 == 0) writes[key] = std::nullopt;
+            else writes[key] = std::string(1 + random() % 40, static_cast<char>('a' + commit));
+        }
+        REQUIRE(rocks->commit(writes).ok());
+        REQUIRE(expected.commit(writes).ok());
+        for (int i = 0; i < 200; ++i) {
+            const std::string key = "account/" + std::to_string(i);
+            CHECK(rocks->get(key) == expected.get(key));
+        }
+        CHECK(all_entries(*rocks, "holder/") == all_entries(expected, "holder/"));
+    }
+    // No table file yet: every answer came from the memtable.
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path)) CHECK(entry.path().extension() != ".sst");
+    CHECK(all_entries(*rocks) == all_entries(expected));
+
+    RocksOptions secondary_options = options;
+    secondary_options.secondary_path = (dir.path / "secondary").string();
+    auto secondary = RocksStore::open(dir.path.string(), secondary_options, error);
+    REQUIRE_MESSAGE(secondary, error);
+    CHECK(secondary->memtable_kind() == "SkipListFactory");
+    CHECK(all_entries(*secondary) == all_entries(expected));
+    CHECK(secondary->get("account/0") == expected.get("account/0"));
+}
+
+TEST_CASE("a writable store keeps its memtable unsorted only with a record cache of eight times the memtables") {
+    TempDir dir;
+    std::string error;
+    RocksOptions options;
+    options.create_if_missing = true;
+    options.block_cache_mb = 64;  // memtables of 8 MB, two of them
+    for (const auto& [record_cache_mb, kind] : {std::pair<size_t, std::string>{0, "SkipListFactory"},
+                                                {127, "SkipListFactory"},
+                                                {128, "VectorRepFactory"}}) {
+        options.record_cache_mb = record_cache_mb;
+        auto rocks = RocksStore::open(dir.path.string(), options, error);
+        REQUIRE_MESSAGE(rocks, error);
+        CHECK_MESSAGE(rocks->memtable_kind() == kind, record_cache_mb);
+    }
+    options.read_only = true;
+    auto read_only = RocksStore::open(dir.path.string(), options, error);
+    REQUIRE_MESSAGE(read_only, error);
+    CHECK(read_only->memtable_kind() == "SkipListFactory");
+}
+
 TEST_CASE("a RocksDB store closed cleanly keeps its data and leaves no write-ahead log to replay") {
     TempDir dir;
     auto rocks = open_rocks(dir.path);
