@@ -381,13 +381,14 @@ TEST_CASE("a writable store keeps its memtable unsorted only with a record cache
     RocksOptions options;
     options.create_if_missing = true;
     options.block_cache_mb = 64;  // memtables of 8 MB, two of them
-    for (const auto& [record_cache_mb, kind] : {std::pair<size_t, std::string>{0, "SkipListFactory"},
-                                                {127, "SkipListFactory"},
-                                                {128, "VectorRepFactory"}}) {
-        options.record_cache_mb = record_cache_mb;
+    // Not a structured binding: clang 14 does not let CHECK_MESSAGE's lambda capture one.
+    for (const auto& expected : {std::pair<size_t, std::string>{0, "SkipListFactory"},
+                                 {127, "SkipListFactory"},
+                                 {128, "VectorRepFactory"}}) {
+        options.record_cache_mb = expected.first;
         auto rocks = RocksStore::open(dir.path.string(), options, error);
         REQUIRE_MESSAGE(rocks, error);
-        CHECK_MESSAGE(rocks->memtable_kind() == kind, record_cache_mb);
+        CHECK_MESSAGE(rocks->memtable_kind() == expected.second, expected.first);
     }
     options.read_only = true;
     auto read_only = RocksStore::open(dir.path.string(), options, error);
