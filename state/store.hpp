@@ -70,9 +70,11 @@ struct RocksOptions {
     // RocksDB's memory: one cache for data, index and filter blocks, to which the memtables
     // (a quarter of it) are charged too.
     size_t block_cache_mb = 256;
-    // The engine's record cache in front of this store (0: none). A writable store whose
-    // record cache holds unsorted_memtable_cache_ratio times its memtables keeps them unsorted
-    // (rocks_store.cpp says why and when).
+    // The engine's record cache in front of this store (0: none): give the value the engine's
+    // set_record_cache_bytes gets. A writable store whose record cache holds
+    // unsorted_memtable_cache_ratio times its memtables keeps them unsorted (rocks_store.cpp
+    // says why and when); told of a larger cache than the engine has, it would meet reads
+    // that sort a copy of its memtable.
     size_t record_cache_mb = 0;
 };
 constexpr size_t unsorted_memtable_cache_ratio = 8;
