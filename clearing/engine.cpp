@@ -156,10 +156,6 @@ SignatureCheck check_signature(const Tx& tx, std::string_view chain_id) {
 // nothing that shows, few enough that the threads finish a block together.
 constexpr size_t checks_per_task = 32;
 
-// Below this many transactions a block writes too few accounts for the leaf removal's thread
-// (BlockLayer::start_leaf_removal) to pay for starting it.
-constexpr size_t leaf_removal_txs_min = 16;
-
 }  // namespace
 
 PendingChecks Engine::start_signature_checks(std::span<const Tx> txs, WorkerPool& pool) const {
@@ -204,7 +200,6 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     // Its destructor drops the writes of a block that fails. Most transactions write one or two
     // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
     BlockLayer block_view(*records_, 2 * block.txs.size());
-    if (threads_ > 1 && block.txs.size() >= leaf_removal_txs_min) block_view.start_leaf_removal();
     std::vector<Hash32> tx_hashes;
     tx_hashes.reserve(block.txs.size());
     result.receipts.reserve(block.txs.size());
@@ -272,10 +267,7 @@ std::string Engine::commit(BlockLayer& block_view, const ChainRecord& next_chain
                                [](const EntryChange& c, const std::string& key) { return c.key < key; });
     changes.insert(at, std::move(chain));  // kept ascending: the WriteSet below is built in order
     stage_done(BlockStage::encoded);
-    // The committed leaves the removal thread took out while the block executed (it may still
-    // be at work: waiting for it is the root's time), then the rest of the root's update.
     StateCommitment next = commitment_;
-    next.add(block_view.finish_leaf_removal());
     next.apply(changes, threads_);
     stage_done(BlockStage::root_updated);
     result.state_root = next.root();

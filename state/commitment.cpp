@@ -58,10 +58,6 @@ void StateCommitment::remove_leaf(const Hash32& seed) {
     for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] - l[i]);
 }
 
-void StateCommitment::add(const StateCommitment& part) {
-    for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + part.sum_[i]);
-}
-
 void StateCommitment::apply(const StateReader& committed, const WriteSet& writes, unsigned threads) {
     // Read the old values here, on one thread (readers need not be thread-safe); then hash.
     std::vector<EntryChange> changes;
@@ -91,7 +87,8 @@ void StateCommitment::apply(std::span<EntryChange> all_changes, unsigned threads
             if (c.new_seed_out != nullptr) *c.new_seed_out = seed;
         }
     });
-    for (const auto& part : parts) add(part);
+    for (const auto& part : parts)
+        for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + part.sum_[i]);
 }
 
 Hash32 StateCommitment::root() const {

@@ -56,8 +56,6 @@ public:
     void remove(std::string_view key, std::string_view value) { remove_leaf(leaf_seed(key, value)); }
     void add_leaf(const Hash32& seed);
     void remove_leaf(const Hash32& seed);
-    // Adds another accumulator's leaves (parts summed on several threads).
-    void add(const StateCommitment& part);
     // Folds a block's writes in, given the committed state they are written over. The leaves
     // are hashed on `threads` threads; the lane sum is commutative, so the result does not
     // depend on their number.

@@ -4,14 +4,10 @@
 
 #include <algorithm>
 #include <cassert>
-#include <condition_variable>
 #include <cstring>
-#include <exception>
 #include <functional>
 #include <iterator>
-#include <mutex>
 #include <set>
-#include <thread>
 
 namespace clearnode {
 namespace {
@@ -196,10 +192,6 @@ std::vector<AccountId> CommittedRecords::holders(std::string_view symbol) const 
 
 void CommittedRecords::absorb(BlockLayer& block) {
     assert(open_block_ == &block);
-    // A leaf removal never finished reads the slots replaced below: stopped first. (Its sum
-    // was never asked for, so the caller's root is wrong anyway: the engine always finishes.)
-    assert(!block.leaf_removal_);
-    block.leaf_removal_.reset();
     ++epoch_;
     // Order-free: each write replaces its slot's record.
     auto absorb_written = [this](auto& written) {
@@ -307,131 +299,10 @@ std::vector<AccountId> BlockLayer::holders(std::string_view symbol) const {
     });
 }
 
-// Removes committed leaves on its own thread while the main thread executes the block. The
-// main thread hands over the committed entries of the accounts it starts writing, a batch at
-// a time; those entries stay put and unchanged until absorb, which comes after finish().
-class BlockLayer::LeafRemoval {
-public:
-    using Entry = CommittedRecords::Entry<AccountRecord>;
-
-    LeafRemoval() : thread_([this] { run(); }) {}
-    // Abandoned (a block dropped, or absorbed without finish): the thread stops at once.
-    ~LeafRemoval() {
-        if (!thread_.joinable()) return;
-        {
-            std::lock_guard lock(mutex_);
-            abandoned_ = true;
-        }
-        ready_.notify_one();
-        thread_.join();
-    }
-    LeafRemoval(const LeafRemoval&) = delete;
-    LeafRemoval& operator=(const LeafRemoval&) = delete;
-
-    void remove(const Entry& entry) {
-        assert(thread_.joinable());
-        assert(entry.second.record);
-        batch_.push_back(&entry);
-        if (batch_.size() >= batch_entries) hand_over();
-    }
-
-    // Hands over the rest, waits for the thread to remove it, and gives the sum. Once only.
-    StateCommitment finish() {
-        assert(thread_.joinable());
-        hand_over();
-        {
-            std::lock_guard lock(mutex_);
-            closing_ = true;
-        }
-        ready_.notify_one();
-        thread_.join();
-        if (error_) std::rethrow_exception(error_);
-        return removed_;
-    }
-
-private:
-    // Entries handed over at once: a lock and a wake-up per batch, not per account.
-    static constexpr size_t batch_entries = 1024;
-
-    void hand_over() {
-        {
-            std::lock_guard lock(mutex_);
-            std::move(batch_.begin(), batch_.end(), std::back_inserter(queue_));
-        }
-        batch_.clear();
-        ready_.notify_one();
-    }
-
-    void run() {
-        std::vector<const Entry*> taken;
-        for (;;) {
-            {
-                std::unique_lock lock(mutex_);
-                ready_.wait(lock, [&] { return abandoned_ || closing_ || !queue_.empty(); });
-                if (abandoned_ || queue_.empty()) return;  // empty: closing, and all removed
-                taken.swap(queue_);
-            }
-            try {
-                for (const Entry* entry : taken) removed_.remove_leaf(committed_seed(*entry));
-            } catch (...) {
-                error_ = std::current_exception();  // finish() rethrows it
-                return;
-            }
-            taken.clear();
-        }
-    }
-
-    static Hash32 committed_seed(const Entry& entry) {
-        const auto& slot = entry.second;
-        return slot.leaf_seed ? *slot.leaf_seed : leaf_seed(keys::account(entry.first), encode(*slot.record));
-    }
-
-    // The main thread's: entries not handed over yet. This and the queue hold at most the
-    // accounts one block writes.
-    std::vector<const Entry*> batch_;
-    // Shared, under mutex_.
-    std::mutex mutex_;
-    std::condition_variable ready_;
-    std::vector<const Entry*> queue_;
-    bool closing_ = false;  // finish: remove what is queued, then stop
-    bool abandoned_ = false;  // stop now
-    // The thread's until it is joined.
-    StateCommitment removed_;
-    std::exception_ptr error_;
-    std::thread thread_;  // last: started once everything it uses is
-};
-
-BlockLayer::~BlockLayer() { discard(); }
-
-void BlockLayer::start_leaf_removal() {
-    assert(accounts_.empty() && !leaf_removal_);
-    leaf_removal_ = std::make_unique<LeafRemoval>();
-}
-
-StateCommitment BlockLayer::finish_leaf_removal() {
-    if (!leaf_removal_) return {};
-    const auto removal = std::move(leaf_removal_);  // no further write may feed it
-    return removal->finish();
-}
-
-BlockLayer::Written<AccountRecord>& BlockLayer::add_account_write(const AccountId& id, AccountRecord record,
-                                                                  CommittedRecords::Entry<AccountRecord>& committed) {
-    auto& written = add_written(accounts_, id, {std::move(record), &committed, {}});
-    if (leaf_removal_ && committed.second.record) {
-        leaf_removal_->remove(committed);
-        written.committed_leaf_removed = true;
-    }
-    return written;
-}
-
 void BlockLayer::put(const AccountId& id, AccountRecord record) {
     record.drop_empty_entries();
-    if (auto* entry = accounts_.find(id); entry != nullptr) {
-        entry->second.record = std::move(record);
-        entry->second.leaf_seed.reset();
-    } else {
-        add_account_write(id, std::move(record), committed_->account_entry(id));
-    }
+    if (auto* entry = accounts_.find(id); entry != nullptr) entry->second = {std::move(record), entry->second.committed, {}};
+    else add_written(accounts_, id, {std::move(record), &committed_->account_entry(id), {}});
 }
 
 AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
@@ -441,7 +312,7 @@ AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
     }
     auto& committed = committed_->account_entry(id);
     if (!committed.second.record) return nullptr;
-    return &add_account_write(id, *committed.second.record, committed).record;
+    return &add_written(accounts_, id, {*committed.second.record, &committed, {}}).record;
 }
 
 void BlockLayer::put(const AccountId& id, NonceWindow window) {
@@ -457,7 +328,6 @@ void BlockLayer::put(MarketRecord market) {
 void BlockLayer::put(ProtocolRecord protocol) { protocol_ = protocol; }
 
 void BlockLayer::discard() {
-    leaf_removal_.reset();  // its thread reads committed slots: done before they may go
     accounts_.clear();
     nonces_.clear();
     markets_.clear();
@@ -478,15 +348,10 @@ void add_change(std::vector<EntryChange>& out, std::string key, std::optional<st
 // A written record's change. The committed value goes as its slot's leaf seed when the slot
 // keeps one (it is then not encoded); the root hands back the new seed into `written`, for
 // absorb. A record equal to the committed one is left out (and keeps the slot's seed).
-// One whose committed leaf is removed already goes whatever its record, as a new entry.
 template <typename Written>
 void add_record_change(std::vector<EntryChange>& out, std::string key, Written& written) {
     const auto& slot = written.committed->second;
     written.leaf_seed.reset();
-    if (written.committed_leaf_removed) {
-        out.push_back({std::move(key), std::nullopt, encode(written.record), nullptr, &written.leaf_seed});
-        return;
-    }
     if (slot.record && *slot.record == written.record) {
         written.leaf_seed = slot.leaf_seed;
         return;

@@ -25,7 +25,6 @@
 #include "state/records.hpp"
 
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -195,7 +194,7 @@ public:
     // `accounts_expected`: how many accounts the block may write, reserved so that its table
     // does not rehash as it grows (each rehash walks every entry written so far).
     explicit BlockLayer(CommittedRecords& committed, size_t accounts_expected = 0);
-    ~BlockLayer();
+    ~BlockLayer() { discard(); }
     BlockLayer(const BlockLayer&) = delete;
     BlockLayer& operator=(const BlockLayer&) = delete;
     RecordLayer layer() const { return RecordLayer(static_cast<const RecordReader&>(*this)); }
@@ -215,16 +214,6 @@ public:
     // Drops every write of this block (a block that failed, or was not committed).
     void discard();
 
-    // Starts removing, on a thread of its own while the block executes, the committed leaves
-    // of the accounts it writes: the first half of their state-root update, which needs
-    // nothing the block computes (the committed slots do not change until absorb). The root's
-    // update at commit is then left with the new leaves. Call before the block's first write.
-    void start_leaf_removal();
-    // Waits for that thread and gives the sum of the leaves it removed (nothing when not
-    // started), to be added to the committed accumulator before encode_changes' changes are
-    // applied. No account may be written after it.
-    StateCommitment finish_leaf_removal();
-
     // The records this block changed, as the store's bytes: each changed entry with its
     // committed value (for the state root) and its new one, the "holder/" index included.
     // Entries whose bytes did not change are left out. Ascending by key. The accounts are
@@ -234,9 +223,6 @@ public:
     // StateCommitment::apply sets and absorb moves into the slot. Encoding and the root are the
     // block's last steps: a record changed after them through a pointer from account_to_change
     // would be absorbed with a stale seed (put and account_to_change themselves drop it).
-    // An account whose committed leaf finish_leaf_removal gave comes with neither: its change
-    // only adds the new leaf, and is there even when its record did not change (it then puts
-    // the committed bytes back, so that the root adds the leaf back).
     std::vector<EntryChange> encode_changes(unsigned threads = 1);
 
 private:
@@ -246,12 +232,7 @@ private:
         Record record;
         CommittedRecords::Entry<Record>* committed;
         std::optional<Hash32> leaf_seed;  // record's, set through encode_changes' new_seed_out, for absorb
-        bool committed_leaf_removed = false;  // by the leaf removal thread
     };
-    class LeafRemoval;
-
-    Written<AccountRecord>& add_account_write(const AccountId& id, AccountRecord record,
-                                              CommittedRecords::Entry<AccountRecord>& committed);
 
     static void add_account_changes(std::vector<EntryChange>& out, const AccountId& id, Written<AccountRecord>& written);
 
@@ -262,7 +243,6 @@ private:
     AccountSlots<Written<NonceWindow>> nonces_;
     std::map<std::string, MarketRecord, std::less<>> markets_;
     std::optional<ProtocolRecord> protocol_;
-    std::unique_ptr<LeafRemoval> leaf_removal_;
 };
 
 // Typed reads and writes with the names records.hpp gives them over bytes.

@@ -101,17 +101,13 @@ Run generate_and_check(uint64_t seed, size_t tx_count) {
     return run;
 }
 
-// The same blocks on a second in-memory engine with `threads` verification threads, as many
-// for encoding and the root (so committed leaves are removed while a block executes: a block
-// of 16 transactions or more starts the removal thread), and a cache of committed records so
-// small that it drops entries after every block (the removal then encodes committed records
-// whose seeds it lost).
+// The same blocks on a second in-memory engine with `threads` verification threads and a
+// cache of committed records so small that it drops entries after every block.
 void check_memory_threads(const Run& run, unsigned threads) {
     MemoryStore store;
     std::string error;
     auto engine = Engine::genesis(store, run.genesis, error);
     REQUIRE_MESSAGE(engine, error);
-    engine->set_threads(threads);
     engine->set_record_cache_bytes(4096);  // a few records: most blocks trim
     for (size_t b = 0; b < run.blocks.size(); ++b) {
         auto result = engine->apply_block(run.blocks[b], threads, error);

@@ -5,8 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include <algorithm>
-
 using namespace clearnode;
 using namespace clearnode::test;
 
@@ -428,55 +426,6 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
         commit_block(store, commitment, committed, block, changes);
         CHECK(commitment == StateCommitment::from_scratch(store));
     }
-}
-
-TEST_CASE("committed leaves removed while a block executes leave the root where removing them at commit does") {
-    MemoryStore store = committed_store();
-    StateCommitment commitment = StateCommitment::from_scratch(store);
-    CommittedRecords committed(store);
-    const std::string alice_key = keys::account(id("alice"));
-    const std::string bob_key = keys::account(id("bob"));
-    const auto change_of = [](const std::vector<EntryChange>& changes, const std::string& key) {
-        const auto it = std::find_if(changes.begin(), changes.end(), [&](const EntryChange& c) { return c.key == key; });
-        REQUIRE(it != changes.end());
-        return *it;
-    };
-    for (int64_t round = 0; round < 3; ++round) {
-        CAPTURE(round);
-        BlockLayer block(committed);
-        block.start_leaf_removal();
-        // Alice's slot knows no seed in the first round (loaded from the store: the removal
-        // encodes her committed record) and knows one after.
-        change_alice(block, 110 + round, 10 + static_cast<uint64_t>(round));
-        AccountRecord bob = *block.account(id("bob"));
-        save(block, id("bob"), bob);  // written, unchanged: its removed leaf must come back
-        for (int i = 0; i < 100; ++i)  // new accounts: no committed leaf to remove
-            save(block, id("trader-" + std::to_string(round) + "-" + std::to_string(i)), holding(i, {}));
-        commitment.add(block.finish_leaf_removal());
-        auto changes = block.encode_changes(2);
-        const EntryChange alice = change_of(changes, alice_key);
-        CHECK_FALSE(alice.old_seed);
-        CHECK_FALSE(alice.old_value);
-        const EntryChange bob_change = change_of(changes, bob_key);
-        CHECK(bob_change.new_value == store.get(bob_key));  // the committed bytes, put back
-        CHECK_FALSE(bob_change.old_value);
-        commit_block(store, commitment, committed, block, changes);
-        CHECK(commitment == StateCommitment::from_scratch(store));
-        CHECK(committed.account(id("alice"))->collateral_usd == 110 + round);
-    }
-    {
-        // A block dropped with its removal still running: its thread is joined, nothing moves.
-        BlockLayer block(committed);
-        block.start_leaf_removal();
-        change_alice(block, 999, 99);
-    }
-    CHECK(committed.account(id("alice"))->collateral_usd == 112);
-    BlockLayer block(committed);
-    CHECK(block.finish_leaf_removal() == StateCommitment{});  // never started: removes nothing
-    block.account_to_change(id("alice"))->collateral_usd = 113;
-    auto changes = block.encode_changes();
-    commit_block(store, commitment, committed, block, changes);
-    CHECK(commitment == StateCommitment::from_scratch(store));
 }
 
 TEST_CASE("the committed account table finds every id it holds and no other, keeps entries in place, and erases by rule") {
