@@ -1,9 +1,12 @@
 #include "crypto/worker_pool.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -155,17 +158,24 @@ size_t slice_count(size_t count, unsigned threads, size_t slice_min) {
     return std::clamp<size_t>(count / slice_min, 1, threads);
 }
 
-void for_each_slice(size_t count, size_t parts, const std::function<void(size_t begin, size_t end, size_t part)>& slice) {
-    assert(parts >= 1);
-    const size_t per_part = (count + parts - 1) / parts;
-    const auto bounds = [&](size_t part) { return std::pair(std::min(count, part * per_part), std::min(count, (part + 1) * per_part)); };
-    std::vector<std::exception_ptr> errors(parts);
+void for_each_slice(size_t count, size_t parts, size_t chunk_items,
+                    const std::function<void(size_t begin, size_t end, size_t part)>& slice) {
+    assert(parts >= 1 && chunk_items >= 1);
+    const size_t chunks = count / chunk_items + (count % chunk_items != 0 ? 1 : 0);
+    std::atomic<size_t> next_chunk{0};
+    std::atomic<bool> failed{false};
+    std::vector<std::exception_ptr> errors(chunks);
     const auto run = [&](size_t part) {
-        try {
-            const auto [begin, end] = bounds(part);
-            slice(begin, end, part);
-        } catch (...) {
-            errors[part] = std::current_exception();
+        // At most `chunks` rounds: each takes a chunk, or ends the loop.
+        while (!failed.load()) {
+            const size_t chunk = next_chunk.fetch_add(1, std::memory_order_relaxed);
+            if (chunk >= chunks) return;
+            try {
+                slice(chunk * chunk_items, std::min(count, (chunk + 1) * chunk_items), part);
+            } catch (...) {
+                errors[chunk] = std::current_exception();
+                failed.store(true);
+            }
         }
     };
     std::vector<std::thread> threads;

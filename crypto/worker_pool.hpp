@@ -90,12 +90,18 @@ private:
 };
 
 // Fork-join over short-lived threads, for one block's bulk work (encoding its changes, hashing
-// their leaves) when no pool is at hand. How many contiguous slices to cut `count` items into:
-// at most `threads`, and none smaller than `slice_min` items (a thread costs more than so few).
+// their leaves) when no pool is at hand. How many threads (parts) `count` items are worth: at
+// most `threads`, and none with fewer than `slice_min` items (a thread costs more than so few).
 size_t slice_count(size_t count, unsigned threads, size_t slice_min);
-// Runs slice(begin, end, part) for `parts` contiguous slices of [0, count), part 0 on the caller
-// and each other on a thread of its own; returns when all have, rethrowing the exception of the
-// lowest part that threw. Which slice runs where changes nothing the slices write by `part`.
-void for_each_slice(size_t count, size_t parts, const std::function<void(size_t begin, size_t end, size_t part)>& slice);
+// Runs slice(begin, end, part) over [0, count) cut into contiguous chunks of `chunk_items` (the
+// last may be shorter), on `parts` threads: part 0 is the caller, each other a thread of its own.
+// A thread takes the next chunk when it is done with one, so a thread whose core is busy with
+// other work (on a machine of two cores, RocksDB's flushes and compactions) takes fewer,
+// instead of the others waiting for its fixed share. Which part runs which chunks varies from run to
+// run: slices must write only by `part`, into results combined order-free. Returns when every
+// chunk has run, or, once one threw, when those taken have; rethrows the exception of the
+// lowest chunk that threw (the chunks below it were all taken, so that is the same every run).
+void for_each_slice(size_t count, size_t parts, size_t chunk_items,
+                    const std::function<void(size_t begin, size_t end, size_t part)>& slice);
 
 }  // namespace clearnode

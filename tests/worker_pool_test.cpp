@@ -7,8 +7,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace clearnode;
@@ -112,36 +114,65 @@ TEST_CASE("verify_batch: one result per message in order, the same for any numbe
     }
 }
 
-TEST_CASE("slices: as many as the threads allow and the minimum slice permits, covering every index once") {
+TEST_CASE("slices: as many threads as the minimum share permits; chunks cover every index once") {
     CHECK(slice_count(0, 4, 64) == 1);
     CHECK(slice_count(127, 4, 64) == 1);
     CHECK(slice_count(128, 4, 64) == 2);
     CHECK(slice_count(100'000, 3, 64) == 3);
     for (size_t parts : {1u, 2u, 3u, 7u}) {
-        std::vector<std::atomic<int>> seen(1000);
-        std::vector<size_t> items_by_part(parts, 0);
-        for_each_slice(seen.size(), parts, [&](size_t begin, size_t end, size_t part) {
-            REQUIRE(begin <= end);
-            items_by_part[part] = end - begin;
-            for (size_t i = begin; i < end; ++i) ++seen[i];
-        });
-        for (const auto& s : seen) CHECK(s.load() == 1);
-        size_t total = 0;
-        for (size_t n : items_by_part) total += n;
-        CHECK(total == seen.size());
+        for (size_t chunk_items : {1u, 7u, 64u, 1000u, 5000u}) {
+            CAPTURE(parts);
+            CAPTURE(chunk_items);
+            std::vector<std::atomic<int>> seen(1000);
+            std::vector<size_t> items_by_part(parts, 0);
+            std::atomic<size_t> calls{0};
+            for_each_slice(seen.size(), parts, chunk_items, [&](size_t begin, size_t end, size_t part) {
+                REQUIRE(part < parts);
+                REQUIRE(begin < end);
+                CHECK(begin % chunk_items == 0);  // a chunk's start
+                CHECK(end - begin == std::min(chunk_items, seen.size() - begin));
+                items_by_part[part] += end - begin;
+                ++calls;
+                for (size_t i = begin; i < end; ++i) ++seen[i];
+            });
+            for (const auto& s : seen) CHECK(s.load() == 1);
+            size_t total = 0;
+            for (size_t n : items_by_part) total += n;
+            CHECK(total == seen.size());
+            CHECK(calls.load() == (seen.size() + chunk_items - 1) / chunk_items);
+        }
     }
+    size_t empty_calls = 0;
+    for_each_slice(0, 3, 8, [&](size_t, size_t, size_t) { ++empty_calls; });
+    CHECK(empty_calls == 0);
 }
 
-TEST_CASE("slices: the lowest part's exception is rethrown after every part has run") {
-    std::atomic<int> ran{0};
-    try {
-        for_each_slice(30, 3, [&](size_t, size_t, size_t part) {
-            ++ran;
-            if (part >= 1) throw std::runtime_error("part " + std::to_string(part));
-        });
-        FAIL("no exception");
-    } catch (const std::runtime_error& e) {
-        CHECK(std::string(e.what()) == "part 1");
+TEST_CASE("slices: a thread that is slow takes fewer chunks, and the others take the rest") {
+    // Part 0 (the caller) sleeps in every chunk; the other part does not, so it takes most
+    // (unless its thread took more than half of 64 x 20 ms to start).
+    std::vector<size_t> chunks_by_part(2, 0);
+    for_each_slice(64, 2, 1, [&](size_t, size_t, size_t part) {
+        ++chunks_by_part[part];
+        if (part == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    });
+    CHECK(chunks_by_part[0] + chunks_by_part[1] == 64);
+    CHECK(chunks_by_part[1] > chunks_by_part[0]);
+}
+
+TEST_CASE("slices: the lowest chunk's exception is rethrown, whichever thread ran it") {
+    for (size_t parts : {1u, 3u}) {
+        CAPTURE(parts);
+        std::atomic<int> ran{0};
+        try {
+            for_each_slice(30, parts, 5, [&](size_t begin, size_t, size_t) {
+                ++ran;
+                if (begin >= 10) throw std::runtime_error("chunk at " + std::to_string(begin));
+            });
+            FAIL("no exception");
+        } catch (const std::runtime_error& e) {
+            CHECK(std::string(e.what()) == "chunk at 10");
+        }
+        CHECK(ran.load() >= 3);  // the chunks at 0, 5 and 10 were taken before any threw
+        if (parts == 1) CHECK(ran.load() == 3);  // alone, nothing is taken after the throw
     }
-    CHECK(ran.load() == 3);
 }
