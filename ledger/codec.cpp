@@ -3,6 +3,7 @@
 #include "ledger/units.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstring>
 #include <type_traits>
@@ -159,20 +160,29 @@ void put_domain_and_chain(Hasher& h, std::string_view domain, std::string_view c
 
 }  // namespace
 
+// Each field is assembled on the stack and appended once: one capacity check a field, not one
+// a byte.
 void Writer::u32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) u8(static_cast<uint8_t>(v >> (8 * i)));
+    std::array<char, 4> le;
+    for (size_t i = 0; i < le.size(); ++i) le[i] = static_cast<char>(v >> (8 * i));
+    out_.append(le.data(), le.size());
 }
 void Writer::u64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) u8(static_cast<uint8_t>(v >> (8 * i)));
+    std::array<char, 8> le;
+    for (size_t i = 0; i < le.size(); ++i) le[i] = static_cast<char>(v >> (8 * i));
+    out_.append(le.data(), le.size());
 }
 void Writer::varint(uint64_t v) {
+    if (v < 0x80) return u8(static_cast<uint8_t>(v));  // most: the gaps of a nonce window
     constexpr size_t bytes_max = 10;
+    std::array<char, bytes_max> leb;
     for (size_t i = 0; i < bytes_max; ++i) {
         if (v < 0x80) {
-            u8(static_cast<uint8_t>(v));
+            leb[i] = static_cast<char>(v);
+            out_.append(leb.data(), i + 1);
             return;
         }
-        u8(static_cast<uint8_t>(v | 0x80));
+        leb[i] = static_cast<char>(v | 0x80);
         v >>= 7;
     }
     assert(false && "a u64 takes at most 10 LEB128 bytes");
@@ -234,8 +244,11 @@ const char* tx_type_name(const TxBody& body) {
     return names[body.index()];
 }
 
+// An open with its maker order, the largest common transaction, takes about 250 bytes.
+constexpr size_t tx_bytes_expected = 256;
+
 std::string encode_tx(const Tx& tx, bool with_signature) {
-    Writer w;
+    Writer w(tx_bytes_expected);
     put_tx(w, tx, with_signature);
     return w.take();
 }

@@ -17,6 +17,10 @@ constexpr uint8_t tx_encoding_version = 1;
 
 class Writer {
 public:
+    Writer() = default;
+    // Reserves `bytes_expected` up front: a record's encoding then grows its buffer once, not
+    // once per doubling past the 15 bytes a string holds inline.
+    explicit Writer(size_t bytes_expected) { out_.reserve(bytes_expected); }
     void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
     void u32(uint32_t v);
     void u64(uint64_t v);

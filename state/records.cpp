@@ -216,7 +216,10 @@ std::string encode(const MarketRecord& r) {
 }
 
 std::string encode(const AccountRecord& r) {
-    Writer w;
+    // Collateral and count, then per market 58 bytes and its symbol, then a byte or two per
+    // nonce (gaps between a signer's recent nonces are small).
+    constexpr size_t fixed_bytes = 12, position_bytes = 58 + 8, nonce_bytes = 2;
+    Writer w(fixed_bytes + r.markets.size() * position_bytes + r.nonces.nonces.size() * nonce_bytes);
     w.i64(r.collateral_usd);
     w.u32(static_cast<uint32_t>(r.markets.size()));
     for (const auto& p : r.markets) {

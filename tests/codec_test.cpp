@@ -106,6 +106,22 @@ TEST_CASE("genesis JSON round-trips and inconsistent genesis files are refused")
     CHECK(genesis_from_json(j).error == "markets[ETH].size_decimals: must be in [0, 8]");
 }
 
+TEST_CASE("writer: integers little-endian, varints minimal, the same bytes with room reserved") {
+    for (size_t reserved : {size_t{0}, size_t{3}, size_t{256}}) {
+        Writer w(reserved);
+        w.u8(0xab);
+        w.u32(0x01020304);
+        w.u64(0x1122334455667788);
+        for (uint64_t v : {uint64_t{0}, uint64_t{127}, uint64_t{128}, uint64_t{16384}, UINT64_MAX}) w.varint(v);
+        w.bytes("xy");
+        const std::string expected = std::string("\xab", 1) + std::string("\x04\x03\x02\x01", 4) +
+                                     std::string("\x88\x77\x66\x55\x44\x33\x22\x11", 8) + std::string("\x00", 1) +
+                                     "\x7f" + std::string("\x80\x01", 2) + std::string("\x80\x80\x01", 3) +
+                                     std::string(9, '\xff') + "\x01" + std::string("\x02\x00\x00\x00", 4) + "xy";
+        CHECK(w.data() == expected);
+    }
+}
+
 TEST_CASE("varints: minimal LEB128 only") {
     for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{16383}, uint64_t{16384},
                        uint64_t{1} << 63, UINT64_MAX}) {
