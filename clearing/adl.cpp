@@ -141,7 +141,7 @@ Reason apply_adl(TxContext& ctx, const Adl& tx) {
     const BankruptcyPrice p_b =
         bankruptcy_price(exposure.value_usd, named.size_lots, market.mark_price, market.size_decimals, close_lots);
     const bool long_position = named.size_lots > 0;
-    ctx.events.push_back(Event{"adl"}
+    ctx.events.push_back(Event{"adl", 10}
                              .with("account", to_hex(tx.account))
                              .with("market", tx.market)
                              .with("scope", exposure.isolated ? "isolated" : "cross")
@@ -164,7 +164,7 @@ Reason apply_adl(TxContext& ctx, const Adl& tx) {
                                              long_position ? bankrupt : counterparty, close_lots[i], p_b.price,
                                              long_position ? Rounding::up : Rounding::down, ctx.events);
         released_usd = checked_add(released_usd, (long_position ? fill.seller : fill.buyer).margin_out_usd);
-        ctx.events.push_back(Event{"adl_fill"}
+        ctx.events.push_back(Event{"adl_fill", 6}
                                  .with("account", to_hex(tx.account))
                                  .with("counterparty", to_hex(cp_id))
                                  .with("rank", std::to_string(i + 1))

@@ -102,7 +102,7 @@ FillResult execute_fill(MarketRecord& market, ProtocolRecord& protocol, const Pa
                               long_lots(result.seller.size_after_lots) - long_lots(result.seller.size_before_lots);
     market.open_interest_lots = checked_add(market.open_interest_lots, oi_change);
     assert(market.open_interest_lots >= 0);
-    events.push_back(Event{"fill"}
+    events.push_back(Event{"fill", 8}
                          .with("market", market.symbol)
                          .with("buyer", to_hex(buyer.id))
                          .with("seller", to_hex(seller.id))

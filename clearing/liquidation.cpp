@@ -143,7 +143,7 @@ FillResult pass_position(TxContext& ctx, MarketRecord& market, ProtocolRecord& p
     const FillResult fill = execute_fill(market, protocol, ctx.config.params, long_position ? to_party : from_party,
                                          long_position ? from_party : to_party, lots, market.mark_price,
                                          long_position ? Rounding::down : Rounding::up, ctx.events);
-    ctx.events.push_back(Event{"position_passed"}
+    ctx.events.push_back(Event{"position_passed", 6}
                              .with("from", to_hex(from_id))
                              .with("to", to_hex(to_id))
                              .with("market", market.symbol)
@@ -306,7 +306,7 @@ Reason apply_liquidate(TxContext& ctx, const Liquidate& tx) {
     const LiquidationCase kase = liquidation_case(exposure, fund_available_usd(protocol, params), params, is_backstop);
     if (kase == LiquidationCase::none) return Reason::not_liquidatable;
     if (kase == LiquidationCase::needs_adl) return Reason::needs_adl;
-    ctx.events.push_back(Event{"liquidation"}
+    ctx.events.push_back(Event{"liquidation", 7}
                              .with("account", to_hex(tx.account))
                              .with("market", tx.market)
                              .with("scope", exposure.isolated ? "isolated" : "cross")
