@@ -44,6 +44,11 @@ rocksdb::Options db_options_for(const RocksOptions& options) {
     db.paranoid_checks = true;
     db.max_background_jobs = 2;  // one flush and one compaction; the machine has 2 cores
     db.level_compaction_dynamic_level_bytes = true;
+    // Compact level 0 at eight files, not four: every compaction out of it rewrites the whole
+    // next level (a block's keys are spread over the whole key space), so waiting for twice the
+    // files halves those rewrites. About 1.2 us/tx less CPU at 1M zipf for a fifth more disk
+    // (docs/DESIGN.md, "RocksDB options").
+    db.level0_file_num_compaction_trigger = 8;
 
     // Memory: one LRU cache of block_cache_mb holds data, index and filter blocks, and the
     // memtables are charged to it (a quarter of it), so RocksDB's footprint follows the
