@@ -216,8 +216,8 @@ std::string encode(const MarketRecord& r) {
 }
 
 std::string encode(const AccountRecord& r) {
-    // Collateral and count, then per market 58 bytes and its symbol, then a byte or two per
-    // nonce (gaps between a signer's recent nonces are small).
+    // Collateral and count, then per market 58 bytes and its symbol (room for 8), then a byte
+    // or two per nonce (gaps between a signer's recent nonces are small).
     constexpr size_t fixed_bytes = 12, position_bytes = 58 + 8, nonce_bytes = 2;
     Writer w(fixed_bytes + r.markets.size() * position_bytes + r.nonces.nonces.size() * nonce_bytes);
     w.i64(r.collateral_usd);
