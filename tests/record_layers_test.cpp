@@ -178,11 +178,21 @@ TEST_CASE("a block's changes encode the same on one thread and on several") {
     AccountRecord bob = *block.account(id("bob"));
     bob.markets.clear();  // closes two positions: two holder entries go
     save(block, id("bob"), bob);
+    // Changes besides accounts ("nonces/", "protocol") sort in among the accounts' own.
+    save(block, id("bridge"), NonceWindow{{1, 2, 3}});
+    ProtocolRecord protocol = block.protocol();
+    protocol.fee_pool_usd += 1;
+    save(block, protocol);
+    const auto by_key = [](const EntryChange& a, const EntryChange& b) { return a.key < b.key; };
     const auto one = block.encode_changes(1);
     REQUIRE(one.size() > 1000);
+    CHECK(std::is_sorted(one.begin(), one.end(), by_key));
+    CHECK(std::adjacent_find(one.begin(), one.end(), [](const auto& a, const auto& b) { return a.key == b.key; }) == one.end());
+    CHECK(std::count_if(one.begin(), one.end(), [](const auto& c) { return c.key == keys::protocol() || c.key == keys::nonces(id("bridge")); }) == 2);
     for (unsigned threads : {2u, 3u, 8u}) {
         const auto many = block.encode_changes(threads);
         REQUIRE(many.size() == one.size());
+        CHECK(std::is_sorted(many.begin(), many.end(), by_key));
         for (size_t i = 0; i < one.size(); ++i) {
             CHECK(many[i].key == one[i].key);
             CHECK(many[i].old_value == one[i].old_value);
