@@ -160,18 +160,7 @@ void put_domain_and_chain(Hasher& h, std::string_view domain, std::string_view c
 
 }  // namespace
 
-// Each field is assembled on the stack and appended once: one capacity check a field, not one
-// a byte.
-void Writer::u32(uint32_t v) {
-    std::array<char, 4> le;
-    for (size_t i = 0; i < le.size(); ++i) le[i] = static_cast<char>(v >> (8 * i));
-    out_.append(le.data(), le.size());
-}
-void Writer::u64(uint64_t v) {
-    std::array<char, 8> le;
-    for (size_t i = 0; i < le.size(); ++i) le[i] = static_cast<char>(v >> (8 * i));
-    out_.append(le.data(), le.size());
-}
+// Appended once, like the fixed-width fields (codec.hpp).
 void Writer::varint(uint64_t v) {
     if (v < 0x80) return u8(static_cast<uint8_t>(v));  // most: the gaps of a nonce window
     constexpr size_t bytes_max = 10;

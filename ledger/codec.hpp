@@ -5,6 +5,7 @@
 
 #include "ledger/tx.hpp"
 
+#include <array>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -22,8 +23,8 @@ public:
     // once per doubling past the 15 bytes a string holds inline.
     explicit Writer(size_t bytes_expected) { out_.reserve(bytes_expected); }
     void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-    void u32(uint32_t v);
-    void u64(uint64_t v);
+    void u32(uint32_t v) { little_endian<4>(v); }
+    void u64(uint64_t v) { little_endian<8>(v); }
     void i64(int64_t v) { u64(static_cast<uint64_t>(v)); }
     void varint(uint64_t v);  // unsigned LEB128, minimal: 7 bits a byte, low first, 1 to 10 bytes
     void raw(Bytes bytes) { out_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size()); }
@@ -34,6 +35,14 @@ public:
     std::string take() { return std::move(out_); }
 
 private:
+    // The field is assembled on the stack and appended once: one capacity check a field, not
+    // one a byte.
+    template <size_t Bytes>
+    void little_endian(uint64_t v) {
+        std::array<char, Bytes> le;
+        for (size_t i = 0; i < Bytes; ++i) le[i] = static_cast<char>(v >> (8 * i));
+        out_.append(le.data(), Bytes);
+    }
     std::string out_;
 };
 
