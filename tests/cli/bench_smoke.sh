@@ -15,7 +15,8 @@ grep -q '^{.*}$' "$work/out.json" || { echo "FAILED: not one JSON object"; failu
 for field in verify_limit_tps rocksdb_put_limit_per_s signed_tps signed_ratio preverified_tps preverified_ratio \
              apply_only_tps root_update_us_per_tx commit_ms_p50 commit_ms_p99 peak_rss_mb disk_bytes_per_account \
              open_ms verify_state_ms verify_per_s_before verify_per_s_after record_cache_entries record_cache_used_mb \
-             verify_cpu_us signed_cpu_us_per_tx signed_cpu_busy preverified_cpu_us_per_tx; do
+             verify_cpu_us signed_cpu_us_per_tx signed_cpu_busy preverified_cpu_us_per_tx \
+             signed_cpu_verifications_per_tx preverified_cpu_verifications_per_tx; do
   grep -q "\"$field\":[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
 done
 # A difference of two measurements: at tiny sizes it may come out below zero.
