@@ -331,13 +331,13 @@ void print_table(const Json& r, std::ostream& out) {
     out << "node\n";
     row("signed tx/s (decode+verify+apply+root+commit)", num("signed_tps"), num("signed_ratio", 3) + " of the verify limit");
     row("signed cpu us/tx, of which not verifying", num("signed_cpu_us_per_tx", 1) + " / " + num("signed_other_cpu_us_per_tx", 1),
-        "cores busy " + num("signed_cpu_busy", 2) + "; verifying " + num("verify_cpu_us", 1) + " us/signature");
+        "= " + num("signed_cpu_verifications_per_tx", 3) + " verifications' cpu; cores busy " + num("signed_cpu_busy", 2) +
+            "; verifying " + num("verify_cpu_us", 1) + " us/signature");
     row("pre-verified tx/s (apply+root+commit)", num("preverified_tps"),
         num("preverified_ratio", 3) + " of the rocksdb floor (" + num("rocksdb_floor_tps") + " tx/s at " +
             num("entries_per_tx", 2) + " entries/tx)");
     row("pre-verified cpu us/tx (every thread)", num("preverified_cpu_us_per_tx", 1),
-        "= " + num("preverified_cpu_verifications_per_tx", 3) + " verifications' cpu (signed run " +
-            num("signed_cpu_verifications_per_tx", 3) + ")");
+        "= " + num("preverified_cpu_verifications_per_tx", 3) + " verifications' cpu");
     row("apply only tx/s", num("apply_only_tps"));
     row("encode changed records us/tx", num("encode_us_per_tx", 2));
     row("state-root update us/tx", num("root_update_us_per_tx", 2), num("root_share", 3) + " of block time");
@@ -484,7 +484,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["signed_cpu_busy"] = ratio(signed_phase.cpu_s, signed_phase.wall_s * options.threads);
     r["preverified_cpu_us_per_tx"] = ratio(pv.cpu_s * 1e6, static_cast<double>(pv.txs));
     // The same CPU in verifications (of this run's limit): a shared host's drift slows both,
-    // so the quotient compares runs side by side more steadily than either (docs/DESIGN.md).
+    // so the quotient compares runs side by side more steadily than either (README, "bench").
     r["signed_cpu_verifications_per_tx"] = ratio(r["signed_cpu_us_per_tx"].get<double>(), r["verify_cpu_us"].get<double>());
     r["preverified_cpu_verifications_per_tx"] =
         ratio(r["preverified_cpu_us_per_tx"].get<double>(), r["verify_cpu_us"].get<double>());

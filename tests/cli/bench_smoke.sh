@@ -19,6 +19,13 @@ for field in verify_limit_tps rocksdb_put_limit_per_s signed_tps signed_ratio pr
              signed_cpu_verifications_per_tx preverified_cpu_verifications_per_tx; do
   grep -q "\"$field\":[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
 done
+# CPU in verifications is the run's CPU per transaction over one verification's CPU.
+field() { grep -oE "\"$1\":-?[0-9.eE+-]+" "$work/out.json" | cut -d: -f2; }
+for run in signed preverified; do
+  awk -v q="$(field ${run}_cpu_verifications_per_tx)" -v cpu="$(field ${run}_cpu_us_per_tx)" -v v="$(field verify_cpu_us)" \
+    'BEGIN { d = q * v - cpu; exit !(v > 0 && cpu > 0 && d * d <= 1e-12 * cpu * cpu) }' \
+    || { echo "FAILED: ${run}_cpu_verifications_per_tx is not ${run}_cpu_us_per_tx / verify_cpu_us"; failures=$((failures + 1)); }
+done
 # A difference of two measurements: at tiny sizes it may come out below zero.
 grep -qE '"signed_other_cpu_us_per_tx":-?[0-9]' "$work/out.json" \
   || { echo "FAILED: field signed_other_cpu_us_per_tx"; failures=$((failures + 1)); }
