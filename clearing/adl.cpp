@@ -17,9 +17,6 @@ Wider cost_magnitude(int64_t cost_usd) {
     return c == 0 ? Wider(1) : c;
 }
 
-
-std::string usd_text(int64_t v) { return format_units(v, usd_decimals); }
-
 }  // namespace
 
 bool adl_ranks_before(const AdlCandidate& a, const AdlCandidate& b) {
@@ -142,16 +139,16 @@ Reason apply_adl(TxContext& ctx, const Adl& tx) {
         bankruptcy_price(exposure.value_usd, named.size_lots, market.mark_price, market.size_decimals, close_lots);
     const bool long_position = named.size_lots > 0;
     ctx.events.push_back(Event{"adl", 10}
-                             .with("account", to_hex(tx.account))
+                             .with("account", tx.account)
                              .with("market", tx.market)
                              .with("scope", exposure.isolated ? "isolated" : "cross")
                              .with("side", long_position ? "long" : "short")
-                             .with("size", format_units(checked_abs(named.size_lots), market.size_decimals))
-                             .with("value", usd_text(exposure.value_usd))
-                             .with("mark", usd_text(market.mark_price))
-                             .with("bankruptcy_price", usd_text(p_b.price))
+                             .with("size", EventValue::Units{checked_abs(named.size_lots), market.size_decimals})
+                             .with("value", EventValue::usd(exposure.value_usd))
+                             .with("mark", EventValue::usd(market.mark_price))
+                             .with("bankruptcy_price", EventValue::usd(p_b.price))
                              .with("clamped", p_b.clamped ? "true" : "false")
-                             .with("by", to_hex(ctx.signer)));
+                             .with("by", ctx.signer));
 
     int64_t released_usd = 0;  // isolated: margin the fills released to collateral
     FillParty bankrupt{tx.account, *target};
@@ -165,12 +162,12 @@ Reason apply_adl(TxContext& ctx, const Adl& tx) {
                                              long_position ? Rounding::up : Rounding::down, ctx.events);
         released_usd = checked_add(released_usd, (long_position ? fill.seller : fill.buyer).margin_out_usd);
         ctx.events.push_back(Event{"adl_fill", 6}
-                                 .with("account", to_hex(tx.account))
-                                 .with("counterparty", to_hex(cp_id))
+                                 .with("account", tx.account)
+                                 .with("counterparty", cp_id)
                                  .with("rank", std::to_string(i + 1))
                                  .with("market", tx.market)
-                                 .with("size", format_units(close_lots[i], market.size_decimals))
-                                 .with("price", usd_text(p_b.price)));
+                                 .with("size", EventValue::Units{close_lots[i], market.size_decimals})
+                                 .with("price", EventValue::usd(p_b.price)));
         settle_after_forced_fill(cp, cp_id, tx.market, protocol, params, ctx.events);
         save(ctx.view, cp_id, cp);
     }

@@ -104,19 +104,19 @@ FillResult execute_fill(MarketRecord& market, ProtocolRecord& protocol, const Pa
     assert(market.open_interest_lots >= 0);
     events.push_back(Event{"fill", 8}
                          .with("market", market.symbol)
-                         .with("buyer", to_hex(buyer.id))
-                         .with("seller", to_hex(seller.id))
-                         .with("size", format_units(size_lots, market.size_decimals))
-                         .with("price", format_units(price, usd_decimals))
-                         .with("notional", format_units(result.notional_usd, usd_decimals))
-                         .with("buyer_pnl", format_units(result.buyer.realized_pnl_usd, usd_decimals))
-                         .with("seller_pnl", format_units(result.seller.realized_pnl_usd, usd_decimals)));
+                         .with("buyer", buyer.id)
+                         .with("seller", seller.id)
+                         .with("size", EventValue::Units{size_lots, market.size_decimals})
+                         .with("price", EventValue::usd(price))
+                         .with("notional", EventValue::usd(result.notional_usd))
+                         .with("buyer_pnl", EventValue::usd(result.buyer.realized_pnl_usd))
+                         .with("seller_pnl", EventValue::usd(result.seller.realized_pnl_usd)));
     for (const auto& [leg, party] : {std::pair{&result.buyer, &buyer}, std::pair{&result.seller, &seller}}) {
         if (leg->margin_in_usd != 0 || leg->margin_out_usd != 0)
             events.push_back(Event{"isolated_margin"}
-                                 .with("account", to_hex(party->id))
+                                 .with("account", party->id)
                                  .with("market", market.symbol)
-                                 .with("amount", format_units(leg->margin_in_usd - leg->margin_out_usd, usd_decimals)));
+                                 .with("amount", EventValue::usd(leg->margin_in_usd - leg->margin_out_usd)));
     }
     sweep_funding_pool(market, protocol, events);
     return result;
@@ -174,7 +174,7 @@ void charge_fee(AccountRecord& account, const AccountId& id, ProtocolRecord& pro
     if (fee_usd == 0) return;
     account.collateral_usd = checked_sub(account.collateral_usd, fee_usd);
     protocol.fee_pool_usd = checked_add(protocol.fee_pool_usd, fee_usd);
-    events.push_back(Event{"fee"}.with("account", to_hex(id)).with("amount", format_units(fee_usd, usd_decimals)));
+    events.push_back(Event{"fee"}.with("account", id).with("amount", EventValue::usd(fee_usd)));
 }
 
 }  // namespace

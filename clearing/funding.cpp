@@ -19,7 +19,7 @@ Reason apply_price(TxContext& ctx, const PriceUpdate& tx) {
         if (price.value <= 0) return Reason::bad_amount;
         market->mark_price = price.value;
         save(ctx.view, *market);
-        ctx.events.push_back(Event{"price"}.with("market", entry.market).with("price", format_units(price.value, usd_decimals)));
+        ctx.events.push_back(Event{"price"}.with("market", entry.market).with("price", EventValue::usd(price.value)));
     }
     return Reason::ok;
 }
@@ -60,9 +60,9 @@ int64_t settle_funding(AccountRecord& account, MarketPosition& position, MarketR
     }
     market.funding_pool_usd = checked_add(market.funding_pool_usd, owed_usd);
     events.push_back(Event{"funding"}
-                         .with("account", to_hex(id))
+                         .with("account", id)
                          .with("market", market.symbol)
-                         .with("paid", format_units(owed_usd, usd_decimals)));
+                         .with("paid", EventValue::usd(owed_usd)));
     return owed_usd;
 }
 
@@ -72,7 +72,7 @@ void sweep_funding_pool(MarketRecord& market, ProtocolRecord& protocol, std::vec
     protocol.insurance_fund_usd = checked_add(protocol.insurance_fund_usd, market.funding_pool_usd);
     events.push_back(Event{"funding_pool_to_insurance"}
                          .with("market", market.symbol)
-                         .with("amount", format_units(market.funding_pool_usd, usd_decimals)));
+                         .with("amount", EventValue::usd(market.funding_pool_usd)));
     market.funding_pool_usd = 0;
 }
 

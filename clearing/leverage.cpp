@@ -30,7 +30,7 @@ Reason apply_set_leverage(TxContext& ctx, const SetLeverage& tx) {
     }
     save(ctx.view, ctx.signer, account);
     ctx.events.push_back(Event{"leverage"}
-                             .with("account", to_hex(ctx.signer))
+                             .with("account", ctx.signer)
                              .with("market", tx.market)
                              .with("leverage", std::to_string(tx.leverage))
                              .with("mode", tx.mode == MarginMode::cross ? "cross" : "isolated"));
@@ -64,9 +64,9 @@ Reason apply_transfer_margin(TxContext& ctx, const TransferMargin& tx) {
     save(ctx.view, ctx.signer, account);
     save(ctx.view, *market);
     ctx.events.push_back(Event{"isolated_margin"}
-                             .with("account", to_hex(ctx.signer))
+                             .with("account", ctx.signer)
                              .with("market", tx.market)
-                             .with("amount", format_units(amount.value, usd_decimals)));
+                             .with("amount", EventValue::usd(amount.value)));
     return Reason::ok;
 }
 

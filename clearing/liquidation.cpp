@@ -64,12 +64,6 @@ LiquidationCase liquidation_case(const Exposure& exposure, int64_t fund_availabl
 
 // ---------------------------------------------------------------- the waterfall's movements
 
-namespace {
-
-std::string usd_text(int64_t v) { return format_units(v, usd_decimals); }
-
-}  // namespace
-
 void insurance_in(ProtocolRecord& protocol, const AccountId& from, int64_t amount_usd, const char* reason,
                   std::vector<Event>& events) {
     assert(amount_usd >= 0);
@@ -77,10 +71,10 @@ void insurance_in(ProtocolRecord& protocol, const AccountId& from, int64_t amoun
     protocol.insurance_fund_usd = checked_add(protocol.insurance_fund_usd, amount_usd);
     events.push_back(Event{"insurance_fund"}
                          .with("flow", "in")
-                         .with("account", to_hex(from))
-                         .with("amount", usd_text(amount_usd))
+                         .with("account", from)
+                         .with("amount", EventValue::usd(amount_usd))
                          .with("reason", reason)
-                         .with("balance", usd_text(protocol.insurance_fund_usd)));
+                         .with("balance", EventValue::usd(protocol.insurance_fund_usd)));
 }
 
 void insurance_out(ProtocolRecord& protocol, [[maybe_unused]] const Params& params, const AccountId& to, int64_t amount_usd,
@@ -90,10 +84,10 @@ void insurance_out(ProtocolRecord& protocol, [[maybe_unused]] const Params& para
     protocol.insurance_fund_usd = checked_sub(protocol.insurance_fund_usd, amount_usd);
     events.push_back(Event{"insurance_fund"}
                          .with("flow", "out")
-                         .with("account", to_hex(to))
-                         .with("amount", usd_text(amount_usd))
+                         .with("account", to)
+                         .with("amount", EventValue::usd(amount_usd))
                          .with("reason", reason)
-                         .with("balance", usd_text(protocol.insurance_fund_usd)));
+                         .with("balance", EventValue::usd(protocol.insurance_fund_usd)));
 }
 
 void cover_residual_debt(ProtocolRecord& protocol, const Params& params, const AccountId& id, int64_t debt_usd,
@@ -106,10 +100,10 @@ void cover_residual_debt(ProtocolRecord& protocol, const Params& params, const A
     protocol.fee_pool_usd = checked_sub(protocol.fee_pool_usd, rest_usd);
     events.push_back(Event{"fee_pool"}
                          .with("flow", "out")
-                         .with("account", to_hex(id))
-                         .with("amount", usd_text(rest_usd))
+                         .with("account", id)
+                         .with("amount", EventValue::usd(rest_usd))
                          .with("reason", "residual_debt")
-                         .with("balance", usd_text(protocol.fee_pool_usd)));
+                         .with("balance", EventValue::usd(protocol.fee_pool_usd)));
 }
 
 void settle_after_forced_fill(AccountRecord& account, const AccountId& id, std::string_view market,
@@ -144,12 +138,12 @@ FillResult pass_position(TxContext& ctx, MarketRecord& market, ProtocolRecord& p
                                          long_position ? from_party : to_party, lots, market.mark_price,
                                          long_position ? Rounding::down : Rounding::up, ctx.events);
     ctx.events.push_back(Event{"position_passed", 6}
-                             .with("from", to_hex(from_id))
-                             .with("to", to_hex(to_id))
+                             .with("from", from_id)
+                             .with("to", to_id)
                              .with("market", market.symbol)
                              .with("side", long_position ? "long" : "short")
-                             .with("size", format_units(lots, market.size_decimals))
-                             .with("price", usd_text(market.mark_price)));
+                             .with("size", EventValue::Units{lots, market.size_decimals})
+                             .with("price", EventValue::usd(market.mark_price)));
     return fill;
 }
 
@@ -213,11 +207,11 @@ Reason liquidate_by_keeper(TxContext& ctx, const AccountId& target_id, AccountRe
     const int64_t to_keeper_usd = mul_div_floor(fee_usd, params.liquidator_share_ppm, ppm_one);
     keeper.collateral_usd = checked_add(keeper.collateral_usd, to_keeper_usd);
     ctx.events.push_back(Event{"liquidation_fee"}
-                             .with("account", to_hex(target_id))
-                             .with("liquidator", to_hex(ctx.signer))
-                             .with("amount", usd_text(fee_usd))
-                             .with("to_liquidator", usd_text(to_keeper_usd))
-                             .with("to_insurance", usd_text(fee_usd - to_keeper_usd)));
+                             .with("account", target_id)
+                             .with("liquidator", ctx.signer)
+                             .with("amount", EventValue::usd(fee_usd))
+                             .with("to_liquidator", EventValue::usd(to_keeper_usd))
+                             .with("to_insurance", EventValue::usd(fee_usd - to_keeper_usd)));
     insurance_in(protocol, target_id, fee_usd - to_keeper_usd, "liquidation_fee", ctx.events);
 
     MarketBook keeper_book = load_book(ctx.view, keeper);
@@ -307,13 +301,13 @@ Reason apply_liquidate(TxContext& ctx, const Liquidate& tx) {
     if (kase == LiquidationCase::none) return Reason::not_liquidatable;
     if (kase == LiquidationCase::needs_adl) return Reason::needs_adl;
     ctx.events.push_back(Event{"liquidation", 7}
-                             .with("account", to_hex(tx.account))
+                             .with("account", tx.account)
                              .with("market", tx.market)
                              .with("scope", exposure.isolated ? "isolated" : "cross")
                              .with("case", case_name(kase))
-                             .with("value", usd_text(exposure.value_usd))
-                             .with("maintenance_margin", usd_text(exposure.maintenance_margin_usd))
-                             .with("by", to_hex(ctx.signer)));
+                             .with("value", EventValue::usd(exposure.value_usd))
+                             .with("maintenance_margin", EventValue::usd(exposure.maintenance_margin_usd))
+                             .with("by", ctx.signer));
     Reason reason = Reason::ok;
     if (kase == LiquidationCase::keeper) {
         MarketRecord& named_market = book.at(tx.market);

@@ -1,5 +1,7 @@
 #include "clearing/receipt.hpp"
 
+#include "ledger/units.hpp"
+
 #include <iterator>
 
 namespace clearnode {
@@ -14,6 +16,15 @@ const char* reason_name(Reason reason) {
     };
     static_assert(std::size(names) == static_cast<size_t>(Reason::adl_not_allowed) + 1);
     return names[static_cast<size_t>(reason)];
+}
+
+EventValue EventValue::usd(int64_t amount_usd) { return Units{amount_usd, usd_decimals}; }
+
+std::string EventValue::text() const {
+    if (const auto* text = std::get_if<std::string>(&value_)) return *text;
+    if (const auto* id = std::get_if<PublicKey>(&value_)) return to_hex(*id);
+    const auto& amount = std::get<Units>(value_);
+    return format_units(amount.value, amount.decimals);
 }
 
 }  // namespace clearnode

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace clearnode {
@@ -41,25 +42,53 @@ enum class Reason : uint8_t {
 
 const char* reason_name(Reason reason);
 
-// One movement: a kind ("deposit", "fill", "fee", ...) and named fields whose values are
-// already in their text form (decimal strings for amounts, hex for ids).
+// A field's value as the engine computed it: text, an account id or a fixed-point amount.
+// text() is what receipts show (lowercase hex for ids, decimal strings for amounts). Ids and
+// amounts are formatted only when shown: a block builds its events on the one thread that
+// applies, and replay, the bench and an embedding venue may never show them (docs/DESIGN.md,
+// "Events carry values", has the figures).
+class EventValue {
+public:
+    // An amount of `value` units of 10^-decimals (format_units).
+    struct Units {
+        int64_t value = 0;
+        int decimals = 0;
+        bool operator==(const Units&) const = default;
+    };
+
+    EventValue(std::string text) : value_(std::move(text)) {}
+    EventValue(const char* text) : value_(std::string(text)) {}
+    EventValue(const PublicKey& id) : value_(id) {}
+    EventValue(Units amount) : value_(amount) {}
+    static EventValue usd(int64_t amount_usd);
+
+    std::string text() const;
+
+    // Same kind and same value. (A field has one kind and, for an amount, one scale, so two
+    // values of a field are equal exactly when their text is.)
+    bool operator==(const EventValue&) const = default;
+
+private:
+    std::variant<std::string, PublicKey, Units> value_;
+};
+
+// One movement: a kind ("deposit", "fill", "fee", ...) and named fields.
 struct Event {
     // The fields' room is reserved at once (four, more where an event has more): growing one
-    // at a time moved each field's strings up to four times: an open's three events took
-    // 540-565 ns to build, 380-400 with the room reserved (a loop on this machine, 2026-12-02).
-    // `fields_expected` is only a hint: an event with more fields grows as before.
+    // at a time moved each field up to four times. `fields_expected` is only a hint: an event
+    // with more fields grows as before.
     explicit Event(std::string event_kind, size_t fields_expected = 4) : kind(std::move(event_kind)) {
         fields.reserve(fields_expected);
     }
     std::string kind;
-    std::vector<std::pair<std::string, std::string>> fields;
-    Event& with(std::string name, std::string value) & {
+    std::vector<std::pair<std::string, EventValue>> fields;
+    Event& with(std::string name, EventValue value) & {
         fields.emplace_back(std::move(name), std::move(value));
         return *this;
     }
     // On a temporary, so that `events.push_back(Event{...}.with(...))` moves the event in
-    // rather than copying each of its strings.
-    Event&& with(std::string name, std::string value) && {
+    // rather than copying each of its fields.
+    Event&& with(std::string name, EventValue value) && {
         fields.emplace_back(std::move(name), std::move(value));
         return std::move(*this);
     }

@@ -35,7 +35,7 @@ Reason apply_deposit(TxContext& ctx, const Deposit& tx) {
     ProtocolRecord protocol = load_protocol(ctx.view);
     protocol.deposits_total_usd = checked_add(protocol.deposits_total_usd, amount.value);
     save(ctx.view, protocol);
-    ctx.events.push_back(Event{"deposit"}.with("account", to_hex(tx.account)).with("amount", format_units(amount.value, usd_decimals)));
+    ctx.events.push_back(Event{"deposit"}.with("account", tx.account).with("amount", EventValue::usd(amount.value)));
     return Reason::ok;
 }
 
@@ -48,7 +48,7 @@ Reason apply_withdraw(TxContext& ctx, const Withdraw& tx) {
     ProtocolRecord protocol = load_protocol(ctx.view);
     protocol.withdrawals_total_usd = checked_add(protocol.withdrawals_total_usd, amount.value);
     save(ctx.view, protocol);
-    ctx.events.push_back(Event{"withdraw"}.with("account", to_hex(ctx.signer)).with("amount", format_units(amount.value, usd_decimals)));
+    ctx.events.push_back(Event{"withdraw"}.with("account", ctx.signer).with("amount", EventValue::usd(amount.value)));
     return Reason::ok;
 }
 
@@ -60,9 +60,9 @@ Reason apply_transfer(TxContext& ctx, const Transfer& tx) {
     save(ctx.view, ctx.signer, std::move(account));
     credit(ctx, tx.to, amount.value);
     ctx.events.push_back(Event{"transfer"}
-                             .with("from", to_hex(ctx.signer))
-                             .with("to", to_hex(tx.to))
-                             .with("amount", format_units(amount.value, usd_decimals)));
+                             .with("from", ctx.signer)
+                             .with("to", tx.to)
+                             .with("amount", EventValue::usd(amount.value)));
     return Reason::ok;
 }
 

@@ -21,7 +21,7 @@ Json block_line(const BlockResult& r) {
 
 Json event_json(const Event& event) {
     Json j{{"type", event.kind}};
-    for (const auto& [name, value] : event.fields) j[name] = value;
+    for (const auto& [name, value] : event.fields) j[name] = value.text();
     return j;
 }
 

@@ -93,9 +93,9 @@ void run_crash(uint64_t seed, std::map<std::string, int>& paths) {
             for (const auto& ev : r.events) {
                 if (ev.kind == "liquidation")
                     for (const auto& [k, v] : ev.fields)
-                        if (k == "case" || k == "scope") paths[k + ":" + v]++;
+                        if (k == "case" || k == "scope") paths[k + ":" + v.text()]++;
                 if (ev.kind == "adl") paths["adl"]++;
-                if (ev.kind == "fee_pool" || (ev.kind == "insurance_fund" && ev.fields[3].second == "residual_debt"))
+                if (ev.kind == "fee_pool" || (ev.kind == "insurance_fund" && ev.fields[3].second.text() == "residual_debt"))
                     paths["residual_debt"]++;
                 if (ev.kind == "position_passed" && ev.fields[0].second != ev.fields[1].second) paths["passed"]++;
             }

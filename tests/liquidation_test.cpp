@@ -18,7 +18,7 @@ const Event* find_event(const Receipt& r, std::string_view kind, size_t nth = 0)
 std::string field(const Event* e, std::string_view name) {
     REQUIRE(e != nullptr);
     for (const auto& [k, v] : e->fields)
-        if (k == name) return v;
+        if (k == name) return v.text();
     return "<missing>";
 }
 

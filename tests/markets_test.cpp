@@ -572,7 +572,7 @@ TEST_CASE("a fill's receipt: funding settled, the fill, fees, isolated margin mo
     CHECK(kinds == std::vector<std::string>{"funding", "funding", "fill", "isolated_margin", "fee", "fee"});
     auto field = [](const Event& e, const std::string& name) {
         for (const auto& [k, v] : e.fields)
-            if (k == name) return v;
+            if (k == name) return v.text();
         return std::string("<missing>");
     };
     CHECK(field(r.events[0], "paid") == "-4.0625");

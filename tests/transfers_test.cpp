@@ -17,6 +17,25 @@ TEST_CASE("deposit credits collateral and creates the account") {
     CHECK(c.protocol().deposits_total_usd == usd(1'000'000) + 1'000'250'000);
     REQUIRE(r.events.size() == 1);
     CHECK(r.events[0].kind == "deposit");
+    // Fields keep the id and the amount as numbers; their text is what receipts show.
+    REQUIRE(r.events[0].fields.size() == 2);
+    CHECK(r.events[0].fields[0].second == EventValue(id("alice")));
+    CHECK(r.events[0].fields[0].second.text() == to_hex(id("alice")));
+    CHECK(r.events[0].fields[1].second == EventValue::usd(1'000'250'000));
+    CHECK(r.events[0].fields[1].second.text() == "1000.25");
+}
+
+TEST_CASE("an event value's text: lowercase hex for ids, decimals without trailing zeros for amounts") {
+    PublicKey key{};
+    key[0] = 0xAB;
+    key[31] = 0x01;
+    CHECK(EventValue(key).text() == "ab" + std::string(60, '0') + "01");
+    CHECK(EventValue(EventValue::Units{-1'500'000, 6}).text() == "-1.5");
+    CHECK(EventValue(EventValue::Units{7, 0}).text() == "7");
+    CHECK(EventValue(EventValue::Units{INT64_MIN, 6}).text() == "-9223372036854.775808");
+    CHECK(EventValue("cross").text() == "cross");
+    // Equality is by kind and value: an id is not its hex text.
+    CHECK_FALSE(EventValue(key) == EventValue(to_hex(key)));
 }
 
 TEST_CASE("deposit rejections") {
