@@ -21,10 +21,18 @@ const char* reason_name(Reason reason) {
 EventValue EventValue::usd(int64_t amount_usd) { return Units{amount_usd, usd_decimals}; }
 
 std::string EventValue::text() const {
-    if (const auto* text = std::get_if<std::string>(&value_)) return *text;
-    if (const auto* id = std::get_if<PublicKey>(&value_)) return to_hex(*id);
-    const auto& amount = std::get<Units>(value_);
-    return format_units(amount.value, amount.decimals);
+    std::string out;
+    append_text(out);
+    return out;
+}
+
+void EventValue::append_text(std::string& out) const {
+    if (const auto* text = std::get_if<std::string>(&value_)) out += *text;
+    else if (const auto* id = std::get_if<PublicKey>(&value_)) append_hex(out, *id);
+    else {
+        const auto& amount = std::get<Units>(value_);
+        out += format_units(amount.value, amount.decimals);
+    }
 }
 
 }  // namespace clearnode

@@ -63,6 +63,10 @@ public:
     static EventValue usd(int64_t amount_usd);
 
     std::string text() const;
+    // Appends text() to `out` (an id's hex without a string of its own).
+    void append_text(std::string& out) const;
+    // The value when it is text (which may need escaping where it is shown), else nullptr.
+    const std::string* as_text() const { return std::get_if<std::string>(&value_); }
 
     // Same kind and same value. (A field has one kind and, for an amount, one scale, so two
     // values of a field are equal exactly when their text is.)

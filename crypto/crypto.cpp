@@ -29,13 +29,19 @@ static_assert(sizeof(crypto_generichash_state) <= 384, "Hasher state buffer too 
 }  // namespace
 
 std::string to_hex(Bytes bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out(bytes.size() * 2, '0');
-    for (size_t i = 0; i < bytes.size(); ++i) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0xf];
-    }
+    std::string out;
+    append_hex(out, bytes);
     return out;
+}
+
+void append_hex(std::string& out, Bytes bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const size_t start = out.size();
+    out.resize(start + bytes.size() * 2);
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        out[start + 2 * i] = digits[bytes[i] >> 4];
+        out[start + 2 * i + 1] = digits[bytes[i] & 0xf];
+    }
 }
 
 template <size_t N>

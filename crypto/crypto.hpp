@@ -25,6 +25,8 @@ Bytes as_bytes(const std::array<uint8_t, N>& a) { return {a.data(), a.size()}; }
 
 // Hex text (lowercase); from_hex accepts either case and fails on any other length or digit.
 std::string to_hex(Bytes bytes);
+// Appends lowercase hex, two digits a byte, to `out` (to_hex without a string of its own).
+void append_hex(std::string& out, Bytes bytes);
 template <size_t N>
 std::string to_hex(const std::array<uint8_t, N>& a) { return to_hex(as_bytes(a)); }
 template <size_t N>

@@ -77,11 +77,11 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
     };
     const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
         std::string error;
+        std::string lines;  // the block's receipts, written once for the log and the file
         const auto log_writes = [&](const BlockResult& r) {
-            std::string lines;
-            for (const auto& receipt : r.receipts) lines += receipt_line(r.header.height, receipt).dump() + "\n";
+            lines = receipt_lines(r);
             WriteSet writes;
-            add_block_log_writes(writes, block, r, std::move(lines));
+            add_block_log_writes(writes, block, r, lines);
             return writes;
         };
         const auto result = engine.apply_block_checked(block, checks, error, log_blocks ? BookkeepingWrites(log_writes) : BookkeepingWrites());
@@ -91,7 +91,8 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
         }
         out << block_line(*result).dump() << "\n";
         if (receipts.is_open()) {
-            for (const auto& receipt : result->receipts) receipts << receipt_line(block.header.height, receipt).dump() << "\n";
+            if (!log_blocks) lines = receipt_lines(*result);
+            receipts << lines;
             receipts.flush();
         }
         return true;

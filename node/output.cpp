@@ -6,6 +6,9 @@
 #include "ledger/units.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
+#include <charconv>
 
 namespace clearnode::cli {
 
@@ -19,20 +22,95 @@ Json block_line(const BlockResult& r) {
                 {"ok", r.ok_count()},                 {"rejected", r.rejected_count()}};
 }
 
-Json event_json(const Event& event) {
-    Json j{{"type", event.kind}};
-    for (const auto& [name, value] : event.fields) j[name] = value.text();
-    return j;
+namespace {
+
+// Appends `text` as a JSON string. Text that needs no escaping (the engine's words, market
+// symbols, numbers, hex) goes between quotes as it is; anything else through the JSON library,
+// so that its escaping and its UTF-8 checks stay the only ones.
+void append_json_string(std::string& out, std::string_view text) {
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+    });
+    if (!plain) {
+        out += Json(std::string(text)).dump();
+        return;
+    }
+    out += '"';
+    out += text;
+    out += '"';
 }
 
-Json receipt_line(uint64_t height, const Receipt& receipt) {
-    Json events = Json::array();
-    for (const auto& e : receipt.events) events.push_back(event_json(e));
-    return Json{{"height", height},
-                {"index", receipt.index},
-                {"tx_hash", to_hex(receipt.tx_hash)},
-                {"status", reason_name(receipt.status)},
-                {"events", std::move(events)}};
+void append_json_key(std::string& out, std::string_view key) {
+    append_json_string(out, key);
+    out += ':';
+}
+
+void append_json_number(std::string& out, uint64_t value) {
+    std::array<char, 20> digits{};
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+    out.append(digits.data(), end);
+}
+
+// {"type":KIND,NAME:VALUE,...}. A name appears once in an event (a document would keep the
+// last value of a repeated one at the first one's place).
+void append_event(std::string& out, const Event& event) {
+    out += '{';
+    append_json_key(out, "type");
+    append_json_string(out, event.kind);
+    for (const auto& [name, value] : event.fields) {
+        assert(name != "type");
+        assert(std::count_if(event.fields.begin(), event.fields.end(), [&](const auto& f) { return f.first == name; }) == 1);
+        out += ',';
+        append_json_key(out, name);
+        if (const std::string* text = value.as_text()) {
+            append_json_string(out, *text);
+            continue;
+        }
+        out += '"';  // hex and decimal strings need no escaping
+        value.append_text(out);
+        out += '"';
+    }
+    out += '}';
+}
+
+}  // namespace
+
+std::string receipt_line(uint64_t height, const Receipt& receipt) {
+    std::string out;
+    out.reserve(160 + 160 * receipt.events.size());  // a hint: an id's hex is 64 bytes
+    out += '{';
+    append_json_key(out, "height");
+    append_json_number(out, height);
+    out += ',';
+    append_json_key(out, "index");
+    append_json_number(out, receipt.index);
+    out += ',';
+    append_json_key(out, "tx_hash");
+    out += '"';
+    append_hex(out, receipt.tx_hash);
+    out += '"';
+    out += ',';
+    append_json_key(out, "status");
+    append_json_string(out, reason_name(receipt.status));
+    out += ',';
+    append_json_key(out, "events");
+    out += '[';
+    for (size_t i = 0; i < receipt.events.size(); ++i) {
+        if (i != 0) out += ',';
+        append_event(out, receipt.events[i]);
+    }
+    out += "]}";
+    return out;
+}
+
+std::string receipt_lines(const BlockResult& result) {
+    std::string out;
+    for (const auto& receipt : result.receipts) {
+        out += receipt_line(result.header.height, receipt);
+        out += '\n';
+    }
+    return out;
 }
 
 namespace {

@@ -8,8 +8,12 @@
 namespace clearnode::cli {
 
 Json block_line(const BlockResult& result);
-Json receipt_line(uint64_t height, const Receipt& receipt);
-Json event_json(const Event& event);
+// One receipt's JSON line (no newline): {"height","index","tx_hash","status","events":[{"type",
+// then the event's fields in order}]}, written straight into text rather than built as a
+// document, since the node writes one per transaction on the thread that applies.
+std::string receipt_line(uint64_t height, const Receipt& receipt);
+// Every receipt of a block, a line each, each ending in a newline.
+std::string receipt_lines(const BlockResult& result);
 
 // `query account`: nullopt when the account does not exist.
 std::optional<Json> account_json(const Engine& engine, const AccountId& id);

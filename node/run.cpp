@@ -210,8 +210,7 @@ void Node::admit() {
 
 std::string Node::receipt_text(const BlockResult& result) const {
     const uint64_t height = result.header.height;
-    std::string text;
-    for (const auto& receipt : result.receipts) text += receipt_line(height, receipt).dump() + "\n";
+    std::string text = receipt_lines(result);
     for (const auto& r : pending_.rejections) {
         text += Json{{"height", height},      {"tx_hash", to_hex(r.tx_hash)}, {"status", r.status},
                      {"events", Json::array()}, {"admission", true},         {"file", r.file}}

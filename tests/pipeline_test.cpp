@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 using namespace clearnode;
 using namespace clearnode::test;
 
@@ -20,7 +22,7 @@ struct Applied {
 
 void record(Applied& applied, const BlockResult& result) {
     applied.lines.push_back(cli::block_line(result).dump());
-    for (const auto& r : result.receipts) applied.lines.push_back(cli::receipt_line(result.header.height, r).dump());
+    for (const auto& r : result.receipts) applied.lines.push_back(cli::receipt_line(result.header.height, r));
 }
 
 // The blocks of `seed`, each applied as it is generated, one thread, checks made just before.
@@ -94,4 +96,70 @@ TEST_CASE("an apply that stops ends the run with the blocks verified ahead of it
     const Applied stopped = apply_ahead(blocks, 2, 1);  // stops at the second block
     REQUIRE(stopped.lines.size() >= 1);
     CHECK(stopped.lines.front() == sequential.lines.front());
+}
+
+namespace {
+
+// The receipt as a JSON document, as the node wrote it before receipt_line wrote text
+// directly: the oracle the text must match byte for byte.
+Json receipt_document(uint64_t height, const Receipt& receipt) {
+    Json events = Json::array();
+    for (const auto& e : receipt.events) {
+        Json j{{"type", e.kind}};
+        for (const auto& [name, value] : e.fields) j[name] = value.text();
+        events.push_back(std::move(j));
+    }
+    return Json{{"height", height},
+                {"index", receipt.index},
+                {"tx_hash", to_hex(receipt.tx_hash)},
+                {"status", reason_name(receipt.status)},
+                {"events", std::move(events)}};
+}
+
+}  // namespace
+
+TEST_CASE("a receipt line is its receipt's JSON document, byte for byte") {
+    MemoryStore store;
+    std::string error;
+    auto engine = Engine::genesis(store, demo_genesis(), error);
+    REQUIRE_MESSAGE(engine, error);
+    Rng rng(6);
+    Scenario scenario(rng, demo_genesis());
+    std::set<std::string> kinds;
+    size_t receipts = 0;
+    for (size_t b = 0; b < 40; ++b) {
+        const auto result = engine->apply_block(scenario.next_block(store), 1, error);
+        REQUIRE_MESSAGE(result, error);
+        std::string expected;
+        for (const auto& r : result->receipts) {
+            const std::string line = cli::receipt_line(result->header.height, r);
+            REQUIRE(line == receipt_document(result->header.height, r).dump());
+            expected += line + "\n";
+            for (const auto& e : r.events) kinds.insert(e.kind);
+            ++receipts;
+        }
+        CHECK(cli::receipt_lines(*result) == expected);
+    }
+    INFO(receipts << " receipts");
+    // The scenario reaches the common movements; the liquidation tests reach the rest.
+    for (const char* kind : {"deposit", "transfer", "fill", "fee", "price"}) CHECK_MESSAGE(kinds.count(kind) == 1, kind);
+
+    SUBCASE("text that needs escaping is escaped as the JSON library escapes it") {
+        Receipt r;
+        r.index = 7;
+        r.status = Reason::insufficient_margin;
+        r.events.push_back(Event{"odd \"kind\""}
+                               .with("quote", "a\"b")
+                               .with("backslash", "a\\b")
+                               .with("control", std::string("tab\there, nul ") + '\0' + ", bell \x07")
+                               .with("utf8", "caf\xC3\xA9")
+                               .with("amount", EventValue::usd(-1))
+                               .with("id", PublicKey{}));
+        r.events.push_back(Event{"empty", 0});
+        CHECK(cli::receipt_line(UINT64_MAX, r) == receipt_document(UINT64_MAX, r).dump());
+        // Invalid UTF-8 is refused as the library refuses it, not written.
+        Receipt bad;
+        bad.events.push_back(Event{"bad"}.with("text", "\xC3"));
+        CHECK_THROWS(cli::receipt_line(1, bad));
+    }
 }
