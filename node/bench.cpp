@@ -5,7 +5,9 @@
 #include "ledger/json.hpp"
 #include "node/bench_limits.hpp"
 #include "node/bench_workload.hpp"
+#include "node/blocklog.hpp"
 #include "node/files.hpp"
+#include "node/output.hpp"
 #include "node/pipeline.hpp"
 
 #include <algorithm>
@@ -111,6 +113,7 @@ struct Node {
     std::unique_ptr<CountingStore> store;
     std::unique_ptr<Engine> engine;
     StageTimer timer;
+    bool block_log = true;  // in the signed run (BenchOptions::block_log)
 };
 
 Block next_block(const Engine& engine) {
@@ -120,14 +123,20 @@ Block next_block(const Engine& engine) {
     return block;
 }
 
-// Applies one block with its checks; counts rejections and the block's time from `start`.
+// Applies one block with its checks, and with `block_log` the node's block log in the same
+// write (as `apply --home` writes it); counts rejections and the block's time from `start`.
 bool apply_timed(Node& node, const Block& block, std::span<const SignatureCheck> checks, Clock::time_point start,
-                 Phase& phase, std::string& error) {
+                 Phase& phase, std::string& error, bool block_log) {
     const size_t entries_before = node.store->entries;
     const size_t key_bytes_before = node.store->key_bytes;
     const size_t value_bytes_before = node.store->value_bytes;
+    const auto log_writes = [&block](const BlockResult& result) {
+        WriteSet writes;
+        add_block_log_writes(writes, block, result, receipt_lines(result));
+        return writes;
+    };
     node.timer.start(phase);
-    const auto result = node.engine->apply_block_checked(block, checks, error);
+    const auto result = node.engine->apply_block_checked(block, checks, error, block_log ? BookkeepingWrites(log_writes) : BookkeepingWrites());
     node.timer.stop();
     const auto end = Clock::now();
     if (!result) return false;
@@ -185,7 +194,7 @@ bool run_signed(Node& node, const std::vector<EncodedBlock>& blocks, WorkerPool&
         const auto apply_start = Clock::now();
         phase.verify_s += std::max(0.0, seconds_between(applied, apply_start) - decode_between_s);
         decode_between_s = 0;
-        if (!apply_timed(node, block, checks, apply_start, phase, error)) return false;
+        if (!apply_timed(node, block, checks, apply_start, phase, error, node.block_log)) return false;
         applied = Clock::now();
         progress.show("signed run", phase.block_ms.size(), blocks.size());
         return true;
@@ -207,7 +216,7 @@ bool run_preverified(Node& node, const std::vector<EncodedBlock>& blocks, Phase&
         const std::vector<SignatureCheck> checks(block.txs.size(), SignatureCheck{true, true});
         const auto start = Clock::now();
         const double cpu_start_s = bench::process_cpu_s();
-        if (!apply_timed(node, block, checks, start, phase, error)) return false;
+        if (!apply_timed(node, block, checks, start, phase, error, false)) return false;
         phase.wall_s += seconds_between(start, Clock::now());
         phase.cpu_s += bench::process_cpu_s() - cpu_start_s;
         progress.show("pre-verified run", b + 1, blocks.size());
@@ -329,7 +338,8 @@ void print_table(const Json& r, std::ostream& out) {
     row("blake2b-256 hashes/s (128 B, 1 thread)", num("blake2b_per_s"));
     row("state-root leaves/s (1 thread)", num("leaf_per_s"));
     out << "node\n";
-    row("signed tx/s (decode+verify+apply+root+commit)", num("signed_tps"), num("signed_ratio", 3) + " of the verify limit");
+    row(r["block_log"].get<bool>() ? "signed tx/s (decode+verify+apply+root+commit+log)" : "signed tx/s (decode+verify+apply+root+commit)",
+        num("signed_tps"), num("signed_ratio", 3) + " of the verify limit; " + num("signed_entries_per_tx", 2) + " entries/tx");
     row("signed cpu us/tx, of which not verifying", num("signed_cpu_us_per_tx", 1) + " / " + num("signed_other_cpu_us_per_tx", 1),
         "= " + num("signed_cpu_verifications_per_tx", 3) + " verifications' cpu; cores busy " + num("signed_cpu_busy", 2) +
             "; verifying " + num("verify_cpu_us", 1) + " us/signature");
@@ -401,6 +411,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     r["skew"] = options.skew;
     r["cache_mb"] = options.cache_mb;
     r["record_cache_mb"] = options.record_cache_mb;
+    r["block_log"] = options.block_log;
     r["allocator"] = bench::allocator_name();
     r["load_1m_start"] = load_1m();
 
@@ -424,6 +435,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
 
     // The node: RocksDB with the node's options, genesis, every account funded (untimed).
     Node node;
+    node.block_log = options.block_log;
     RocksOptions rocks_options;
     rocks_options.create_if_missing = true;
     rocks_options.block_cache_mb = options.cache_mb;
@@ -490,6 +502,9 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
         ratio(r["preverified_cpu_us_per_tx"].get<double>(), r["verify_cpu_us"].get<double>());
     r["preverified_tps"] = pv.tps();
     r["entries_per_tx"] = ratio(static_cast<double>(pv.entries), static_cast<double>(pv.txs));
+    // The signed run's, with the block log's entries when it writes them (a transaction's
+    // index entry, and a block's, its receipts' and its meta entry).
+    r["signed_entries_per_tx"] = ratio(static_cast<double>(signed_phase.entries), static_cast<double>(signed_phase.txs));
     r["entries_per_block"] = entries_per_block;
     r["key_bytes"] = ratio(static_cast<double>(pv.key_bytes), static_cast<double>(pv.entries));
     r["value_bytes"] = ratio(static_cast<double>(pv.value_bytes), static_cast<double>(pv.entries));

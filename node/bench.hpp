@@ -20,6 +20,10 @@ struct BenchOptions {
     std::string mix = "transfer,open";
     std::string skew = "zipf";
     bool json = false;
+    // The signed run writes the node's block log with each block (the block, its receipts'
+    // lines, the transaction index), as `apply --home` and `run` do; the pre-verified run never
+    // does (replay reads the log it has).
+    bool block_log = true;
     std::string dir;  // where the databases go; empty: a new directory in the temp directory
     size_t cache_mb = 256;
     size_t record_cache_mb = CommittedRecords::bytes_max_default >> 20;

@@ -132,6 +132,9 @@ int main(int argc, char** argv) {
     add_cache_options(*bench, bench_options.cache_mb, bench_options.record_cache_mb);
     bench->add_option("--dir", bench_options.dir, "where to create the work directory (default: the temp directory)");
     bench->add_flag("--json", bench_options.json, "print one JSON object instead of a table");
+    bool bench_no_block_log = false;
+    bench->add_flag("--no-block-log", bench_no_block_log,
+                    "the signed run without the node's block log (the engine alone, as bench measured before 2026-12-02)");
 
     try {
         app.parse(argc, argv);
@@ -140,6 +143,7 @@ int main(int argc, char** argv) {
         return code == 0 ? exit_ok : exit_bad_input;
     }
 
+    bench_options.block_log = !bench_no_block_log;
     try {
         if (*keygen) return cmd_keygen(out_path, std::cout, std::cerr);
         if (*init && !snapshot_path.empty()) return cmd_init_from_snapshot(home, snapshot_path, std::cout, std::cerr);

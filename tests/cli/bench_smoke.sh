@@ -16,7 +16,7 @@ for field in verify_limit_tps rocksdb_put_limit_per_s signed_tps signed_ratio pr
              apply_only_tps root_update_us_per_tx commit_ms_p50 commit_ms_p99 peak_rss_mb disk_bytes_per_account \
              open_ms verify_state_ms verify_per_s_before verify_per_s_after record_cache_entries record_cache_used_mb \
              verify_cpu_us signed_cpu_us_per_tx signed_cpu_busy preverified_cpu_us_per_tx \
-             signed_cpu_verifications_per_tx preverified_cpu_verifications_per_tx; do
+             signed_cpu_verifications_per_tx preverified_cpu_verifications_per_tx signed_entries_per_tx; do
   grep -q "\"$field\":[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
 done
 # CPU in verifications is the run's CPU per transaction over one verification's CPU.
@@ -33,6 +33,16 @@ grep -qE '"signed_other_cpu_us_per_tx":-?[0-9]' "$work/out.json" \
 grep -q "\"allocator\":\"${ALLOCATOR:?set ALLOCATOR to jemalloc or system}" "$work/out.json" \
   || { echo "FAILED: allocator is not $ALLOCATOR"; failures=$((failures + 1)); }
 grep -q '"rejected":{}' "$work/out.json" || { echo "FAILED: the workload had rejections"; failures=$((failures + 1)); }
+# The signed run writes the block log by default: an index entry a transaction and three a
+# block (the block, its receipts, its meta) beside the same state entries as without it, so
+# 1 + 3/10 entries a transaction more at ten a block (the workload is the same both times).
+grep -q '"block_log":true' "$work/out.json" || { echo "FAILED: block_log is not on by default"; failures=$((failures + 1)); }
+with_log=$(field signed_entries_per_tx)
+"$bin" bench --accounts 20 --txs 60 --block-txs 10 --threads 2 --mix deposit,withdraw,transfer:2,open:2 --no-block-log \
+  --json --dir "$work" > "$work/out.json"
+grep -q '"block_log":false' "$work/out.json" || { echo "FAILED: --no-block-log"; failures=$((failures + 1)); }
+awk -v a="$with_log" -v b="$(field signed_entries_per_tx)" 'BEGIN { d = a - b - 1.3; exit !(d * d < 1e-12) }' \
+  || { echo "FAILED: the block log's entries are not 1.3 a transaction ($with_log with it)"; failures=$((failures + 1)); }
 [ -z "$(ls -A "$work" | grep -v out.json)" ] || { echo "FAILED: the work directory was left behind"; failures=$((failures + 1)); }
 
 code=0; "$bin" bench --mix deposit,frobnicate > /dev/null 2> "$work/err" || code=$?
