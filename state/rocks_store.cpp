@@ -10,6 +10,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <memory>
 
@@ -189,13 +190,26 @@ void RocksStore::scan(std::string_view prefix, const ScanVisitor& visit) const {
     if (!it->status().ok()) throw StorageError("rocksdb scan: " + it->status().ToString());
 }
 
+// The batch's bytes, reserved up front: a block's batch is megabytes with the node's log in it,
+// and growing it by doubling copied it and faulted in fresh pages at each step (3% of the
+// signed run's CPU with the block log, perf, 2026-12-02). An upper bound of the format:
+// a 12-byte header, and per entry a tag, two varint32 lengths, the key and the value.
+static size_t batch_bytes_max(const WriteSet& writes) {
+    constexpr size_t header_bytes = 12, entry_overhead_bytes = 1 + 5 + 5;
+    size_t bytes = header_bytes;
+    for (const auto& [key, value] : writes) bytes += entry_overhead_bytes + key.size() + (value ? value->size() : 0);
+    return bytes;
+}
+
 Status RocksStore::commit(const WriteSet& writes) {
-    rocksdb::WriteBatch batch;
+    const size_t reserved_bytes = batch_bytes_max(writes);
+    rocksdb::WriteBatch batch(reserved_bytes);
     for (const auto& [key, value] : writes) {
         const rocksdb::Slice k(key.data(), key.size());
         const rocksdb::Status s = value ? batch.Put(k, rocksdb::Slice(value->data(), value->size())) : batch.Delete(k);
         if (!s.ok()) return {"rocksdb batch: " + s.ToString()};
     }
+    assert(batch.GetDataSize() <= reserved_bytes);
     const rocksdb::Status s = impl_->db->Write(impl_->write_options, &batch);
     if (!s.ok()) return {"rocksdb write: " + s.ToString()};
     return Status::success();
