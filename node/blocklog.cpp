@@ -73,7 +73,8 @@ uint64_t base_height(const StateReader& s) {
     return bytes ? decode_u64(*bytes, "base height entry") : 0;
 }
 
-void add_block_log_writes(WriteSet& writes, const Block& block, const BlockResult& result, std::string receipt_lines) {
+WriteSet block_log_writes(const Block& block, const BlockResult& result, std::string receipt_lines) {
+    WriteSet writes;
     const uint64_t height = block.header.height;
     writes[logkeys::block(height)] = encode_block(block);
     Writer meta;
@@ -87,6 +88,7 @@ void add_block_log_writes(WriteSet& writes, const Block& block, const BlockResul
         at.u32(receipt.index);
         writes[logkeys::tx(receipt.tx_hash)] = at.take();
     }
+    return writes;
 }
 
 std::string check_log_head(const StateReader& s, const Engine& engine) {

@@ -55,7 +55,7 @@ std::optional<uint64_t> inbox_progress(const StateReader& s, std::string_view fi
 uint64_t base_height(const StateReader& s);
 
 // The log's writes for one block: the block, its meta, its receipts and the tx index.
-void add_block_log_writes(WriteSet& writes, const Block& block, const BlockResult& result, std::string receipt_lines);
+WriteSet block_log_writes(const Block& block, const BlockResult& result, std::string receipt_lines);
 
 // Empty when the log agrees with the committed chain at its height (the block and its meta
 // are there, and the meta matches the engine's block hash and state root); else what is wrong.

@@ -80,9 +80,7 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
         std::string lines;  // the block's receipts, written once for the log and the file
         const auto log_writes = [&](const BlockResult& r) {
             lines = receipt_lines(r);
-            WriteSet writes;
-            add_block_log_writes(writes, block, r, lines);
-            return writes;
+            return block_log_writes(block, r, receipts.is_open() ? lines : std::move(lines));  // kept for the file only
         };
         const auto result = engine.apply_block_checked(block, checks, error, log_blocks ? BookkeepingWrites(log_writes) : BookkeepingWrites());
         if (!result) {

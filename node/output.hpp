@@ -1,5 +1,6 @@
 // Everything the node prints: block lines, receipts and query answers, as JSON with amounts
-// in decimal strings. Formatting lives here, never in clearing/.
+// in decimal strings. The JSON lives here, never in clearing/; an event value's own text (hex,
+// decimal) is clearing's (EventValue::text), so that receipts and tests read the same form.
 #pragma once
 
 #include "clearing/engine.hpp"

@@ -231,8 +231,7 @@ std::string Node::commit_block() {
     const auto bookkeeping = [&](const BlockResult& result) {
         applied = SteadyClock::now();
         receipts = receipt_text(result);
-        WriteSet writes;
-        add_block_log_writes(writes, block, result, receipts);
+        WriteSet writes = block_log_writes(block, result, receipts);
         for (const auto& name : removed_) writes[logkeys::inbox(name)] = std::nullopt;
         for (const auto& [name, done] : pending_.progress) writes[logkeys::inbox(name)] = encode_u64(done);
         return writes;

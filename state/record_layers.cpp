@@ -106,8 +106,8 @@ void RecordLayer::merge_into(RecordWriter& parent) {
     assert(base_ == &parent);
     // Order-free: each entry replaces the parent's (a block's table walks in hash order anyway,
     // and each of its walks is order-free).
-    for (auto& [id, record] : accounts_) parent.put(id, std::move(record));
-    for (auto& [id, window] : nonces_) parent.put(id, std::move(window));
+    for (auto& [id, record] : accounts_) parent.put(id, std::move(record));  // order-free: keyed puts
+    for (auto& [id, window] : nonces_) parent.put(id, std::move(window));  // order-free: keyed puts
     for (auto& [symbol, market] : markets_) parent.put(std::move(market));
     if (protocol_) parent.put(*protocol_);
     accounts_.clear();

@@ -29,7 +29,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <unordered_map>  // lint: lookup-only, see AccountTable
+#include <unordered_map>  // lint: lookup-only, see AccountTable (its walks are order-free and say so)
 #include <vector>
 
 namespace clearnode {

@@ -49,11 +49,7 @@ void make_home(const std::string& home, uint64_t blocks = 1) {
     for (uint64_t h = 1; h <= blocks; ++h) {
         Block block{{h, c.time_ms + static_cast<int64_t>(h) * 1000}, {c.deposit("alice", "100")}};
         const auto checks = engine->check_signatures(block.txs, 1);
-        const auto result = engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) {
-            WriteSet w;
-            cli::add_block_log_writes(w, block, r, "receipts\n");
-            return w;
-        });
+        const auto result = engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) { return cli::block_log_writes(block, r, "receipts\n"); });
         REQUIRE_MESSAGE(result, error);
     }
 }
@@ -106,11 +102,7 @@ TEST_CASE("bookkeeping writes commit with the block, and a state key among them 
     CHECK_FALSE(c.store.get(keys::account(id("alice"))));
 
     error.clear();
-    const auto result = c.engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) {
-        WriteSet w;
-        cli::add_block_log_writes(w, block, r, "lines\n");
-        return w;
-    });
+    const auto result = c.engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) { return cli::block_log_writes(block, r, "lines\n"); });
     REQUIRE_MESSAGE(result, error);
     CHECK(c.engine->height() == 1);
     // The root is the same as without bookkeeping: '~' entries are outside it.
