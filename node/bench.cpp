@@ -436,6 +436,7 @@ int cmd_bench(const BenchOptions& options, std::ostream& out, std::ostream& err)
     rocks_options.create_if_missing = true;
     rocks_options.block_cache_mb = options.cache_mb;
     rocks_options.record_cache_mb = options.record_cache_mb;
+    rocks_options.family_prefixes = logkeys::family_prefixes();
     node.rocks = RocksStore::open((work / "state").string(), rocks_options, error);
     if (!node.rocks) {
         err << "error: " << error << "\n";

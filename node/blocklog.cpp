@@ -11,13 +11,15 @@ std::string be64(uint64_t v) {
     return out;
 }
 
-
 }  // namespace
 
 namespace logkeys {
-std::string block(uint64_t height) { return "~block/" + be64(height); }
+std::string block(uint64_t height) { return std::string(block_prefix) + be64(height); }
 std::string meta(uint64_t height) { return "~meta/" + be64(height); }
-std::string receipts(uint64_t height) { return "~receipts/" + be64(height); }
+std::string receipts(uint64_t height) { return std::string(receipts_prefix) + be64(height); }
+std::vector<std::string> family_prefixes() {
+    return {std::string(1, bookkeeping_key_prefix), std::string(block_prefix), std::string(receipts_prefix)};
+}
 std::string tx(const Hash32& tx_hash) { return "~tx/" + std::string(reinterpret_cast<const char*>(tx_hash.data()), tx_hash.size()); }
 std::string inbox(std::string_view file_name) { return std::string(inbox_prefix) + std::string(file_name); }
 }  // namespace logkeys

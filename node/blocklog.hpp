@@ -20,6 +20,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace clearnode::cli {
 
@@ -29,8 +30,15 @@ std::string meta(uint64_t height);
 std::string receipts(uint64_t height);
 std::string tx(const Hash32& tx_hash);
 std::string inbox(std::string_view file_name);
+constexpr std::string_view block_prefix = "~block/";
+constexpr std::string_view receipts_prefix = "~receipts/";
 constexpr std::string_view inbox_prefix = "~inbox/";
 constexpr std::string_view base = "~base";
+// The store's column families for the log (RocksOptions::family_prefixes): one for the
+// bookkeeping keys, apart from the state, and one each for the blocks and the receipts, the
+// megabytes a block, whose keys arrive in height order: their table files never overlap, so
+// compaction moves them down the levels rather than rewriting them among the indexes' keys.
+std::vector<std::string> family_prefixes();
 }  // namespace logkeys
 
 struct BlockMeta {

@@ -126,9 +126,7 @@ int cmd_init(const std::string& home, const std::string& genesis_path, std::ostr
         return exit_internal;
     }
     std::string error;
-    RocksOptions options;
-    options.create_if_missing = true;
-    auto store = RocksStore::open(state_dir(home), options, error);
+    auto store = create_store(home, error);
     if (!store) {
         err << "error: " << error << "\n";
         return exit_internal;

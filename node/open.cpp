@@ -19,6 +19,13 @@ bool has_state(const std::string& home, std::string& error) {
 }
 }  // namespace
 
+std::unique_ptr<RocksStore> create_store(const std::string& home, std::string& error) {
+    RocksOptions options;
+    options.create_if_missing = true;
+    options.family_prefixes = logkeys::family_prefixes();
+    return RocksStore::open(state_dir(home), options, error);
+}
+
 std::optional<WritableNode> open_for_writing(const std::string& home, const StartOptions& options, std::string& error) {
     if (!has_state(home, error)) return std::nullopt;
     WritableNode node;
@@ -27,6 +34,7 @@ std::optional<WritableNode> open_for_writing(const std::string& home, const Star
     RocksOptions rocks_options;
     rocks_options.block_cache_mb = options.cache_mb;
     rocks_options.record_cache_mb = options.record_cache_mb;
+    rocks_options.family_prefixes = logkeys::family_prefixes();
     node.store = RocksStore::open(state_dir(home), rocks_options, error);
     if (!node.store) {
         error = state_dir(home) + ": " + error;

@@ -33,6 +33,10 @@ struct StartOptions {
     size_t record_cache_mb = CommittedRecords::bytes_max_default >> 20;
 };
 
+// A new node's store at DIR/state (`init`, from a genesis or a snapshot), with the block
+// log's column families (logkeys::family_prefixes). Nullptr and `error` else.
+std::unique_ptr<RocksStore> create_store(const std::string& home, std::string& error);
+
 // Takes DIR's lock, opens its store and refuses a state that fails its own checks: a missing
 // record, a block log that does not end at the state's height with the root and block hash
 // the node published, and with verify_state a state that does not hash to its stored root.

@@ -118,9 +118,7 @@ int cmd_init_from_snapshot(const std::string& home, const std::string& snapshot_
         err << "error: " << snapshot_copy_path(home) << ": " << ec.message() << "\n";
         return exit_internal;
     }
-    RocksOptions options;
-    options.create_if_missing = true;
-    auto store = RocksStore::open(state_dir(home), options, error);
+    auto store = create_store(home, error);
     if (!store || !load_snapshot_into(snapshot_copy_path(home), *store, error)) {
         err << "error: " << error << "\n";
         return exit_internal;

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace clearnode {
 
@@ -76,6 +77,14 @@ struct RocksOptions {
     // says why and when); told of a larger cache than the engine has, it would meet reads
     // that sort a copy of its memtable.
     size_t record_cache_mb = 0;
+    // Key prefixes that get a RocksDB column family of their own (a key belongs to the family
+    // of its longest prefix here, the rest to the default family). A family has its own
+    // memtables and table files: the node keeps its block log apart from the state, so that
+    // megabytes of log a block neither fill the state's memtables nor go through the state's
+    // compactions. A writable open creates the missing families, except one whose keys the
+    // store already holds elsewhere (a store written before: they stay where they are).
+    // Every open uses the families the database has, whatever this lists.
+    std::vector<std::string> family_prefixes;
 };
 constexpr size_t unsorted_memtable_cache_ratio = 8;
 
@@ -94,8 +103,10 @@ public:
     // Whether RocksDB has a memtable flush or a compaction waiting or running. The bench lets
     // them finish between its timed runs, so that one run's leftover work does not slow the next.
     bool background_work_pending() const;
-    // RocksDB's name for the memtable kind in use ("SkipListFactory", "VectorRepFactory").
+    // RocksDB's name for the state's memtable kind ("SkipListFactory", "VectorRepFactory").
     std::string memtable_kind() const;
+    // The prefixes that have a column family of their own in this database, in byte order.
+    std::vector<std::string> family_prefixes() const;
 
 private:
     struct Impl;

@@ -38,9 +38,7 @@ struct TempHome {
 // A home at height `blocks` (a deposit each), written the way `clearnode run` writes it.
 void make_home(const std::string& home, uint64_t blocks = 1) {
     std::string error;
-    RocksOptions options;
-    options.create_if_missing = true;
-    auto store = RocksStore::open(cli::state_dir(home), options, error);
+    auto store = cli::create_store(home, error);  // as `init` does
     REQUIRE_MESSAGE(store, error);
     auto engine = Engine::genesis(*store, demo_genesis(), error);
     REQUIRE_MESSAGE(engine, error);
@@ -145,6 +143,7 @@ TEST_CASE("a home whose state fails its checks is refused with the reason") {
         auto node = cli::open_for_writing(home.path, {}, error);
         REQUIRE_MESSAGE(node, error);
         CHECK(node->engine->height() == 1);
+        CHECK(node->store->family_prefixes() == cli::logkeys::family_prefixes());  // the log apart from the state
 
         SUBCASE("a second writer on the same home is locked out") {
             std::string second_error;

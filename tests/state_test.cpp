@@ -3,6 +3,7 @@
 #include "testkit.hpp"
 
 #include <doctest/doctest.h>
+#include <rocksdb/db.h>
 #include <sodium.h>
 #include <unistd.h>
 
@@ -413,4 +414,119 @@ TEST_CASE("a RocksDB store closed cleanly keeps its data and leaves no write-ahe
     CHECK(*rocks->get("z") == "last");
     rocks.reset();  // the destructor closes as cleanly
     CHECK(wal_bytes(dir.path) == 0);
+}
+
+namespace {
+const std::vector<std::string> log_prefixes = {"~", "~block/", "~receipts/"};
+
+// Keys of every family: state, the bookkeeping family and both log families, and keys that
+// share a family's first bytes without its prefix ("~b", "~blocks", "~r").
+std::string any_family_key(std::mt19937_64& random) {
+    static const std::array<std::string, 8> types = {"account/", "holder/", "~tx/", "~meta/", "~block/", "~receipts/", "~b", "~blocks"};
+    return types[random() % types.size()] + std::to_string(random() % 50);
+}
+
+// The keys RocksDB's default column family holds, read beside the store (which hides the
+// families): where a key lives, not only what the store answers.
+std::vector<std::string> default_family_keys(const std::filesystem::path& dir) {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    const std::vector<rocksdb::ColumnFamilyDescriptor> only_default = {{rocksdb::kDefaultColumnFamilyName, {}}};
+    const rocksdb::Status s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), only_default, &handles, &raw);
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::vector<std::string> keys;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, handles[0]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+    it.reset();
+    REQUIRE(db->DestroyColumnFamilyHandle(handles[0]).ok());
+    return keys;
+}
+
+void check_same_entries(const StateReader& store, const StateReader& expected) {
+    for (const std::string prefix : {"", "~", "~b", "~block/", "~blocks", "~r", "~receipts/", "account/", "a", "~tx/"})
+        CHECK_MESSAGE(all_entries(store, prefix) == all_entries(expected, prefix), prefix);
+}
+}  // namespace
+
+// The node keeps its block log in column families of its own (RocksOptions::family_prefixes).
+// Whatever family a key lives in, the store must read, scan (in key order, across families)
+// and commit as one map, and so must a store opened read-only or as a secondary.
+TEST_CASE("a RocksDB store with column families reads, scans and commits as one map") {
+    TempDir dir;
+    std::string error;
+    RocksOptions options;
+    options.create_if_missing = true;
+    options.family_prefixes = log_prefixes;
+    auto rocks = RocksStore::open(dir.path.string(), options, error);
+    REQUIRE_MESSAGE(rocks, error);
+    CHECK(rocks->family_prefixes() == log_prefixes);
+    MemoryStore expected;
+    std::mt19937_64 random(11);
+    for (int commit = 0; commit < 20; ++commit) {
+        WriteSet writes;
+        for (int i = 0; i < 40; ++i) {
+            const std::string key = any_family_key(random);
+            if (random() % 5 == 0) writes[key] = std::nullopt;
+            else writes[key] = std::string(1 + random() % 40, static_cast<char>('a' + commit));
+        }
+        REQUIRE(rocks->commit(writes).ok());
+        REQUIRE(expected.commit(writes).ok());
+        for (int i = 0; i < 50; ++i) {
+            const std::string key = any_family_key(random);
+            CHECK(rocks->get(key) == expected.get(key));
+        }
+    }
+    check_same_entries(*rocks, expected);
+
+    RocksOptions secondary_options;  // declares no families: it opens the ones the database has
+    secondary_options.secondary_path = (dir.path / "secondary").string();
+    auto secondary = RocksStore::open(dir.path.string(), secondary_options, error);
+    REQUIRE_MESSAGE(secondary, error);
+    CHECK(secondary->family_prefixes() == log_prefixes);
+    check_same_entries(*secondary, expected);
+    secondary.reset();
+
+    REQUIRE(rocks->close().ok());
+    CHECK(wal_bytes(dir.path) == 0);  // every family flushed
+    const auto state_keys = default_family_keys(dir.path);
+    CHECK_FALSE(state_keys.empty());
+    for (const auto& key : state_keys) CHECK_MESSAGE(is_state_key(key), key);
+    RocksOptions read_only;
+    read_only.read_only = true;
+    auto reopened = RocksStore::open(dir.path.string(), read_only, error);
+    REQUIRE_MESSAGE(reopened, error);
+    CHECK(reopened->family_prefixes() == log_prefixes);
+    check_same_entries(*reopened, expected);
+}
+
+// A store written before its prefixes had families (a node's home from an older clearnode)
+// keeps those keys where they are; only a prefix with no keys yet gets its family.
+TEST_CASE("a RocksDB store written before its column families were declared keeps its keys where they are") {
+    TempDir dir;
+    MemoryStore expected;
+    const WriteSet before = {{"account/1", "a"}, {"~tx/1", "t"}, {"~receipts/1", "r"}};
+    REQUIRE(open_rocks(dir.path)->commit(before).ok());
+    REQUIRE(expected.commit(before).ok());
+
+    std::string error;
+    RocksOptions options;
+    options.family_prefixes = log_prefixes;
+    auto rocks = RocksStore::open(dir.path.string(), options, error);
+    REQUIRE_MESSAGE(rocks, error);
+    CHECK(rocks->family_prefixes() == std::vector<std::string>{"~block/"});
+    const WriteSet after = {{"~block/1", "b"}, {"~tx/2", "u"}, {"~receipts/2", "s"}, {"~receipts/1", std::nullopt}};
+    REQUIRE(rocks->commit(after).ok());
+    REQUIRE(expected.commit(after).ok());
+    check_same_entries(*rocks, expected);
+    rocks.reset();
+
+    rocks = RocksStore::open(dir.path.string(), options, error);  // the same families again
+    REQUIRE_MESSAGE(rocks, error);
+    CHECK(rocks->family_prefixes() == std::vector<std::string>{"~block/"});
+    check_same_entries(*rocks, expected);
+    CHECK(rocks->get("~receipts/2") == "s");
+    CHECK_FALSE(rocks->get("~receipts/1"));
+    rocks.reset();
+    CHECK(default_family_keys(dir.path) == std::vector<std::string>{"account/1", "~receipts/2", "~tx/1", "~tx/2"});
 }
