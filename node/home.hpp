@@ -1,6 +1,7 @@
 // A node's home directory: its layout, and the lock that keeps a second writer out.
 //
-//   DIR/state/          RocksDB: the state, and under '~' keys the block log (blocklog.hpp)
+//   DIR/state/          RocksDB: the state, and under '~' keys, in column families of their
+//                       own, the block log (blocklog.hpp)
 //   DIR/genesis.json    the genesis the state started from (replay starts here)
 //   DIR/snapshot.bin    instead, for a node initialised from a snapshot (replay starts here)
 //   DIR/inbox/          transaction files waiting for `clearnode run` (inbox.hpp)
