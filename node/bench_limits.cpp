@@ -7,6 +7,7 @@
 #include "state/store.hpp"
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <algorithm>
 #include <chrono>
@@ -135,7 +136,13 @@ std::string allocator_name() {
     const char* version = nullptr;
     size_t version_bytes = sizeof(version);
     if (mallctl("version", &version, &version_bytes, nullptr, 0) != 0 || version == nullptr) return "jemalloc";
-    return std::string("jemalloc ") + version;
+    std::string name = std::string("jemalloc ") + version;
+    // Whether freed pages go back to the kernel (node/jemalloc_options.cpp): -1 is never.
+    ssize_t dirty_decay_ms = 0;
+    size_t decay_bytes = sizeof(dirty_decay_ms);
+    if (mallctl("opt.dirty_decay_ms", &dirty_decay_ms, &decay_bytes, nullptr, 0) == 0)
+        name += " dirty_decay_ms " + std::to_string(dirty_decay_ms);
+    return name;
 }
 
 }  // namespace clearnode::bench

@@ -32,6 +32,11 @@ grep -qE '"signed_other_cpu_us_per_tx":-?[0-9]' "$work/out.json" \
 # The binary runs on the malloc the build chose (a link that dropped jemalloc would not).
 grep -q "\"allocator\":\"${ALLOCATOR:?set ALLOCATOR to jemalloc or system}" "$work/out.json" \
   || { echo "FAILED: allocator is not $ALLOCATOR"; failures=$((failures + 1)); }
+# On jemalloc, with the binary's own options (node/jemalloc_options.cpp): freed pages are kept.
+if [ "$ALLOCATOR" = jemalloc ]; then
+  grep -q '"allocator":"jemalloc [^"]* dirty_decay_ms -1"' "$work/out.json" \
+    || { echo "FAILED: jemalloc does not run with node/jemalloc_options.cpp"; failures=$((failures + 1)); }
+fi
 grep -q '"rejected":{}' "$work/out.json" || { echo "FAILED: the workload had rejections"; failures=$((failures + 1)); }
 # The signed run writes the block log by default: an index entry a transaction and three a
 # block (the block, its receipts, its meta) beside the same state entries as without it, so
