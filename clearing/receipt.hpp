@@ -67,6 +67,9 @@ public:
     void append_text(std::string& out) const;
     // The value when it is text (which may need escaping where it is shown), else nullptr.
     const std::string* as_text() const { return std::get_if<std::string>(&value_); }
+    // The value when it is an account id, else nullptr; the amount when it is one, else nullptr.
+    const PublicKey* as_id() const { return std::get_if<PublicKey>(&value_); }
+    const Units* as_units() const { return std::get_if<Units>(&value_); }
 
     // Same kind and same value. (A field has one kind and, for an amount, one scale, so two
     // values of a field are equal exactly when their text is.)

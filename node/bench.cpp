@@ -130,7 +130,7 @@ bool apply_timed(Node& node, const Block& block, std::span<const SignatureCheck>
     const size_t entries_before = node.store->entries;
     const size_t key_bytes_before = node.store->key_bytes;
     const size_t value_bytes_before = node.store->value_bytes;
-    const auto log_writes = [&block](const BlockResult& result) { return block_log_writes(block, result, receipt_lines(result)); };
+    const auto log_writes = [&block](const BlockResult& result) { return block_log_writes(block, result); };
     node.timer.start(phase);
     const auto result = node.engine->apply_block_checked(block, checks, error, block_log ? BookkeepingWrites(log_writes) : BookkeepingWrites());
     node.timer.stop();

@@ -1,6 +1,9 @@
 #include "node/blocklog.hpp"
 
 #include "ledger/codec.hpp"
+#include "node/output.hpp"
+
+#include <cassert>
 
 namespace clearnode::cli {
 namespace {
@@ -11,7 +14,131 @@ std::string be64(uint64_t v) {
     return out;
 }
 
+enum class ValueKind : uint8_t { text, id, units };
+
+void write_text(Writer& w, std::string_view text) {
+    w.varint(text.size());
+    w.raw(Bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+// Zigzag: 0, -1, 1, -2, ... as 0, 1, 2, 3, ..., so that small amounts of either sign are short.
+uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~uint64_t{0} : 0); }
+int64_t unzigzag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (uint64_t{0} - (v & 1))); }
+
+void write_value(Writer& w, const EventValue& value) {
+    if (const std::string* text = value.as_text()) {
+        w.u8(static_cast<uint8_t>(ValueKind::text));
+        write_text(w, *text);
+    } else if (const PublicKey* id = value.as_id()) {
+        w.u8(static_cast<uint8_t>(ValueKind::id));
+        w.fixed(*id);
+    } else {
+        const EventValue::Units* amount = value.as_units();
+        assert(amount && amount->decimals >= 0 && amount->decimals <= 18);
+        w.u8(static_cast<uint8_t>(ValueKind::units));
+        w.varint(static_cast<uint64_t>(amount->decimals));
+        w.varint(zigzag(amount->value));
+    }
+}
+
+void write_receipt(Writer& w, const Receipt& receipt) {
+    w.varint(receipt.index);
+    w.fixed(receipt.tx_hash);
+    w.u8(static_cast<uint8_t>(receipt.status));
+    w.varint(receipt.events.size());
+    for (const Event& event : receipt.events) {
+        write_text(w, event.kind);
+        w.varint(event.fields.size());
+        for (const auto& [name, value] : event.fields) {
+            write_text(w, name);
+            write_value(w, value);
+        }
+    }
+}
+
+// A count or a length, which cannot exceed the bytes left (every element takes one or more).
+uint64_t read_count(Reader& r) {
+    const uint64_t n = r.varint();
+    if (n > r.remaining()) r.fail();
+    return r.ok() ? n : 0;
+}
+
+std::string read_text(Reader& r) {
+    const uint64_t n = read_count(r);
+    std::string text(n, '\0');
+    for (char& c : text) c = static_cast<char>(r.u8());
+    return text;
+}
+
+std::optional<EventValue> read_value(Reader& r) {
+    switch (static_cast<ValueKind>(r.u8())) {
+    case ValueKind::text: return EventValue(read_text(r));
+    case ValueKind::id: return EventValue(PublicKey(r.fixed<32>()));
+    case ValueKind::units: {
+        const uint64_t decimals = r.varint();
+        const int64_t units = unzigzag(r.varint());
+        if (decimals > 18) return std::nullopt;
+        return EventValue(EventValue::Units{units, static_cast<int>(decimals)});
+    }
+    }
+    return std::nullopt;
+}
+
+std::optional<Receipt> read_receipt(Reader& r) {
+    Receipt receipt;
+    const uint64_t index = r.varint();
+    if (index > UINT32_MAX) return std::nullopt;
+    receipt.index = static_cast<uint32_t>(index);
+    receipt.tx_hash = r.fixed<32>();
+    const uint8_t status = r.u8();
+    if (status > static_cast<uint8_t>(Reason::adl_not_allowed)) return std::nullopt;
+    receipt.status = static_cast<Reason>(status);
+    const uint64_t events = read_count(r);
+    for (uint64_t e = 0; e < events && r.ok(); ++e) {
+        Event& event = receipt.events.emplace_back(read_text(r));
+        const uint64_t fields = read_count(r);
+        for (uint64_t f = 0; f < fields && r.ok(); ++f) {
+            std::string name = read_text(r);
+            auto value = read_value(r);
+            if (!value) return std::nullopt;
+            event.with(std::move(name), std::move(*value));
+        }
+    }
+    if (!r.ok()) return std::nullopt;
+    return receipt;
+}
+
 }  // namespace
+
+std::string encode_logged_receipts(const BlockResult& result, std::string_view extra_lines) {
+    Writer w;
+    w.u8(static_cast<uint8_t>(receipts_format_binary));
+    w.varint(result.receipts.size());
+    for (const Receipt& receipt : result.receipts) write_receipt(w, receipt);
+    write_text(w, extra_lines);
+    return w.take();
+}
+
+std::string logged_receipt_text(std::string_view value, uint64_t height) {
+    if (value.empty() || value[0] != receipts_format_binary) return std::string(value);
+    const auto corrupt = [height] { return StorageError("corrupt receipts at height " + std::to_string(height)); };
+    Reader r(value.substr(1));
+    std::string text;
+    const uint64_t receipts = read_count(r);
+    for (uint64_t i = 0; i < receipts; ++i) {
+        const auto receipt = read_receipt(r);
+        if (!receipt) throw corrupt();
+        try {
+            text += receipt_line(height, *receipt);
+        } catch (const Json::exception&) {  // text that is not UTF-8, which the engine never writes
+            throw corrupt();
+        }
+        text += '\n';
+    }
+    text += read_text(r);
+    if (!r.ok() || !r.at_end()) throw corrupt();
+    return text;
+}
 
 namespace logkeys {
 std::string block(uint64_t height) { return std::string(block_prefix) + be64(height); }
@@ -75,7 +202,7 @@ uint64_t base_height(const StateReader& s) {
     return bytes ? decode_u64(*bytes, "base height entry") : 0;
 }
 
-WriteSet block_log_writes(const Block& block, const BlockResult& result, std::string receipt_lines) {
+WriteSet block_log_writes(const Block& block, const BlockResult& result, std::string_view extra_lines) {
     WriteSet writes;
     const uint64_t height = block.header.height;
     writes[logkeys::block(height)] = encode_block(block);
@@ -83,7 +210,7 @@ WriteSet block_log_writes(const Block& block, const BlockResult& result, std::st
     meta.fixed(result.block_hash);
     meta.fixed(result.state_root);
     writes[logkeys::meta(height)] = meta.take();
-    writes[logkeys::receipts(height)] = std::move(receipt_lines);
+    writes[logkeys::receipts(height)] = encode_logged_receipts(result, extra_lines);
     for (const auto& receipt : result.receipts) {
         Writer at;
         at.u64(height);

@@ -5,7 +5,7 @@
 //   key                         value
 //   "~block/" height(be64)      the block, ledger encode_block()
 //   "~meta/" height(be64)       block hash(32) | state root(32): what the node published
-//   "~receipts/" height(be64)   the block's receipt lines (JSON Lines), also admission rejections
+//   "~receipts/" height(be64)   the block's receipts, binary (below), and the node's own lines
 //   "~tx/" hash(32)             height u64 | index u32: the transaction is committed
 //   "~inbox/" file name         u64: how many of the file's transactions have a receipt
 //   "~base"                     height u64: the snapshot the node started from (absent: genesis)
@@ -62,8 +62,24 @@ std::optional<TxLocation> find_tx(const StateReader& s, const Hash32& tx_hash);
 std::optional<uint64_t> inbox_progress(const StateReader& s, std::string_view file_name);
 uint64_t base_height(const StateReader& s);
 
-// The log's writes for one block: the block, its meta, its receipts and the tx index.
-WriteSet block_log_writes(const Block& block, const BlockResult& result, std::string receipt_lines);
+// A "~receipts/" value: receipts_format_binary, then
+//   varint n, n receipts: varint index, tx hash(32), u8 status, varint n, n events:
+//     text kind, varint n, n fields: text name, u8 kind of value, value:
+//       text | id: 32 bytes | amount: varint decimals, zigzag varint units
+//   text: the lines the node adds after the receipts (admission rejections)
+// where text is varint length, bytes. Ids in binary and amounts unformatted: the log is most of
+// what a block writes (docs/DESIGN.md, "The block log"). A home written before 2026-12-03
+// holds the JSON Lines themselves, which never start with this byte.
+constexpr char receipts_format_binary = '\x01';
+std::string encode_logged_receipts(const BlockResult& result, std::string_view extra_lines);
+// The JSON Lines a value holds or encodes: receipt_line for each receipt, then the extra
+// lines; a value of a home written before, as it is. Throws StorageError when it decodes to
+// nothing.
+std::string logged_receipt_text(std::string_view value, uint64_t height);
+
+// The log's writes for one block: the block, its meta, its receipts (with `extra_lines` after
+// them) and the tx index.
+WriteSet block_log_writes(const Block& block, const BlockResult& result, std::string_view extra_lines = {});
 
 // Empty when the log agrees with the committed chain at its height (the block and its meta
 // are there, and the meta matches the engine's block hash and state root); else what is wrong.

@@ -77,11 +77,7 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
     };
     const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
         std::string error;
-        std::string lines;  // the block's receipts, written once for the log and the file
-        const auto log_writes = [&](const BlockResult& r) {
-            lines = receipt_lines(r);
-            return block_log_writes(block, r, receipts.is_open() ? lines : std::move(lines));  // kept for the file only
-        };
+        const auto log_writes = [&](const BlockResult& r) { return block_log_writes(block, r); };
         const auto result = engine.apply_block_checked(block, checks, error, log_blocks ? BookkeepingWrites(log_writes) : BookkeepingWrites());
         if (!result) {
             err << "error: block " << block.header.height << ": " << error << "\n";
@@ -89,8 +85,7 @@ int run_blocks(Engine& engine, const BlockRunOptions& options, bool log_blocks, 
         }
         out << block_line(*result).dump() << "\n";
         if (receipts.is_open()) {
-            if (!log_blocks) lines = receipt_lines(*result);
-            receipts << lines;
+            receipts << receipt_lines(*result);
             receipts.flush();
         }
         return true;

@@ -90,7 +90,8 @@ private:
     std::string admission_status(const Tx& tx, const SignatureCheck& check, const Hash32& hash) const;
     bool known_or_credited(const AccountId& id) const;
     std::string commit_block();
-    std::string receipt_text(const BlockResult& result) const;
+    // The JSON lines of the block's admission rejections, after its receipts in the log and the file.
+    std::string admission_lines(uint64_t height) const;
     void print_status(const BlockResult& result, int64_t apply_us, int64_t commit_us);
 
     const RunOptions& options_;
@@ -116,9 +117,10 @@ std::string Node::restore_receipt_files() {
         if (it->path().filename().string().rfind(".tmp-", 0) == 0) fs::remove(it->path(), ec);
     for (uint64_t h = engine_.height(); h > base_height(store_); --h) {
         if (fs::exists(receipts_path(options_.home, h), ec)) break;
-        const auto text = store_.get(logkeys::receipts(h));
-        if (!text) return "the block log has no receipts for height " + std::to_string(h);
-        if (auto error = write_file_atomically(receipts_path(options_.home, h), *text); !error.empty()) return error;
+        const auto value = store_.get(logkeys::receipts(h));
+        if (!value) return "the block log has no receipts for height " + std::to_string(h);
+        if (auto error = write_file_atomically(receipts_path(options_.home, h), logged_receipt_text(*value, h)); !error.empty())
+            return error;
     }
     return {};
 }
@@ -208,9 +210,8 @@ void Node::admit() {
     }
 }
 
-std::string Node::receipt_text(const BlockResult& result) const {
-    const uint64_t height = result.header.height;
-    std::string text = receipt_lines(result);
+std::string Node::admission_lines(uint64_t height) const {
+    std::string text;
     for (const auto& r : pending_.rejections) {
         text += Json{{"height", height},      {"tx_hash", to_hex(r.tx_hash)}, {"status", r.status},
                      {"events", Json::array()}, {"admission", true},         {"file", r.file}}
@@ -225,13 +226,12 @@ std::string Node::commit_block() {
     block.header.height = engine_.height() + 1;
     block.header.time_ms = std::max(wall_clock_ms(), engine_.time_ms());
     block.txs = std::move(pending_.txs);
-    std::string receipts;
+    const std::string admission = admission_lines(block.header.height);
     const auto start = SteadyClock::now();
     auto applied = start;
     const auto bookkeeping = [&](const BlockResult& result) {
         applied = SteadyClock::now();
-        receipts = receipt_text(result);
-        WriteSet writes = block_log_writes(block, result, receipts);
+        WriteSet writes = block_log_writes(block, result, admission);
         for (const auto& name : removed_) writes[logkeys::inbox(name)] = std::nullopt;
         for (const auto& [name, done] : pending_.progress) writes[logkeys::inbox(name)] = encode_u64(done);
         return writes;
@@ -243,7 +243,8 @@ std::string Node::commit_block() {
 
     // Committed: what follows is derived from the store and redone after a crash.
     removed_.clear();
-    if (auto e = write_file_atomically(receipts_path(options_.home, block.header.height), receipts); !e.empty()) return e;
+    if (auto e = write_file_atomically(receipts_path(options_.home, block.header.height), receipt_lines(*result) + admission); !e.empty())
+        return e;
     for (const auto& [name, done] : pending_.progress) {
         auto it = files_.find(name);
         assert(it != files_.end());

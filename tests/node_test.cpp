@@ -4,6 +4,7 @@
 #include "node/files.hpp"
 #include "node/home.hpp"
 #include "node/open.hpp"
+#include "node/output.hpp"
 #include "node/status.hpp"
 #include "ledger/json.hpp"
 #include "state/records.hpp"
@@ -79,6 +80,66 @@ TEST_CASE("a whole block round-trips through its encoding, and any truncation is
     CHECK(encode_block(*decoded) == bytes);
     for (size_t n = 0; n < bytes.size(); ++n) CHECK_FALSE(decode_block(std::string_view(bytes).substr(0, n)));
     CHECK_FALSE(decode_block(bytes + "x"));
+}
+
+TEST_CASE("the log's receipts give back the JSON Lines byte for byte; a value written before reads as it is") {
+    MemoryStore store;
+    std::string error;
+    auto engine = Engine::genesis(store, demo_genesis(), error);
+    REQUIRE_MESSAGE(engine, error);
+    Rng rng(11);
+    Scenario scenario(rng, demo_genesis());
+    const std::string admission = "{\"admission\":true,\"file\":\"caf\u00e9.jsonl\"}\n";
+    for (size_t b = 0; b < 30; ++b) {
+        const auto result = engine->apply_block(scenario.next_block(store), 1, error);
+        REQUIRE_MESSAGE(result, error);
+        const uint64_t height = result->header.height;
+        const std::string extra = b % 2 == 0 ? admission : std::string();
+        const std::string value = cli::encode_logged_receipts(*result, extra);
+        CHECK(value[0] == cli::receipts_format_binary);
+        CHECK(cli::logged_receipt_text(value, height) == cli::receipt_lines(*result) + extra);
+    }
+
+    // Every kind of value at its edges, and text that JSON escapes.
+    BlockResult edges;
+    edges.header.height = UINT64_MAX;
+    Receipt& r = edges.receipts.emplace_back();
+    r.index = UINT32_MAX;
+    r.tx_hash.fill(0xab);
+    r.status = Reason::adl_not_allowed;
+    r.events.push_back(Event{"odd \"kind\""}
+                           .with("control", std::string("tab\there, nul ") + '\0')
+                           .with("utf8", "caf\xC3\xA9")
+                           .with("min", EventValue::Units{INT64_MIN, 18})
+                           .with("max", EventValue::Units{INT64_MAX, 0})
+                           .with("small", EventValue::usd(-1))
+                           .with("id", id("alice")));
+    r.events.push_back(Event{"empty", 0});
+    edges.receipts.emplace_back().index = 1;
+    const std::string value = cli::encode_logged_receipts(edges, "");
+    CHECK(cli::logged_receipt_text(value, UINT64_MAX) == cli::receipt_lines(edges));
+
+    // A home written before 2026-12-03 keeps JSON Lines, shown as they are.
+    CHECK(cli::logged_receipt_text("{\"height\":1}\n", 1) == "{\"height\":1}\n");
+    CHECK(cli::logged_receipt_text("", 1).empty());
+
+    // A damaged value is a corrupt store: every truncation, a status past the last reason.
+    for (size_t n = 1; n < value.size(); ++n) CHECK_THROWS_AS(cli::logged_receipt_text(value.substr(0, n), 1), StorageError);
+    CHECK_THROWS_AS(cli::logged_receipt_text(value + "x", 1), StorageError);
+    std::string bad_status = value;
+    const size_t status_at = 1 + 1 + 5 + 32;  // format, receipt count, index (5 bytes for 2^32 - 1), hash
+    REQUIRE(static_cast<Reason>(bad_status[status_at]) == Reason::adl_not_allowed);
+    bad_status[status_at] = static_cast<char>(static_cast<uint8_t>(Reason::adl_not_allowed) + 1);
+    CHECK_THROWS_AS(cli::logged_receipt_text(bad_status, 1), StorageError);
+    // Any byte changed: text or a corrupt store, never another failure.
+    for (size_t i = 1; i < value.size(); ++i) {
+        std::string changed = value;
+        changed[i] = static_cast<char>(changed[i] ^ 0x80);
+        try {
+            (void)cli::logged_receipt_text(changed, 1);
+        } catch (const StorageError&) {
+        }
+    }
 }
 
 TEST_CASE("bookkeeping writes commit with the block, and a state key among them commits nothing") {
