@@ -67,14 +67,15 @@ uint64_t base_height(const StateReader& s);
 //     text kind, varint n, n fields: text name, u8 kind of value, value:
 //       text | id: 32 bytes | amount: varint decimals, zigzag varint units
 //   text: the lines the node adds after the receipts (admission rejections)
-// where text is varint length, bytes. Ids in binary and amounts unformatted: the log is most of
-// what a block writes (docs/DESIGN.md, "The block log"). A home written before 2026-12-03
-// holds the JSON Lines themselves, which never start with this byte.
+// where text is varint length, bytes. Ids in binary and amounts unformatted, half the bytes of
+// the JSON: the log is most of what a block writes (README, "bench"; docs/DESIGN.md, "The block
+// log lives in the store"). A home written before 2026-12-03 holds the JSON Lines themselves,
+// which never start with this byte.
 constexpr char receipts_format_binary = '\x01';
 std::string encode_logged_receipts(const BlockResult& result, std::string_view extra_lines);
 // The JSON Lines a value holds or encodes: receipt_line for each receipt, then the extra
-// lines; a value of a home written before, as it is. Throws StorageError when it decodes to
-// nothing.
+// lines; a value of a home written before, as it is. Throws StorageError for a value that is
+// neither.
 std::string logged_receipt_text(std::string_view value, uint64_t height);
 
 // The log's writes for one block: the block, its meta, its receipts (with `extra_lines` after
