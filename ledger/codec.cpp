@@ -216,8 +216,29 @@ uint64_t Reader::varint() {
     ok_ = false;
     return 0;
 }
+void Writer::short_bytes(std::string_view s) {
+    varint(s.size());
+    out_.append(s);
+}
+
+void Writer::signed_varint(int64_t v) { varint((static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~uint64_t{0} : 0)); }
+
+std::string Reader::short_bytes(size_t length_max) {
+    const uint64_t n = varint();
+    return text_of_length(n, length_max);
+}
+
+int64_t Reader::signed_varint() {
+    const uint64_t v = varint();
+    return static_cast<int64_t>((v >> 1) ^ (uint64_t{0} - (v & 1)));
+}
+
 std::string Reader::bytes(size_t length_max) {
     const uint32_t n = u32();
+    return text_of_length(n, length_max);
+}
+
+std::string Reader::text_of_length(uint64_t n, size_t length_max) {
     if (!ok_ || n > length_max) {
         ok_ = false;
         return {};

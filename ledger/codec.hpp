@@ -31,6 +31,10 @@ public:
     template <size_t N>
     void fixed(const std::array<uint8_t, N>& a) { raw(as_bytes(a)); }
     void bytes(std::string_view s);  // u32 length, then the bytes
+    void short_bytes(std::string_view s);  // varint length, then the bytes (one length byte below 128)
+    // Zigzag, then varint: 0, -1, 1, -2, ... as 0, 1, 2, 3, ..., so that small values of either
+    // sign are short.
+    void signed_varint(int64_t v);
     const std::string& data() const { return out_; }
     std::string take() { return std::move(out_); }
 
@@ -64,6 +68,8 @@ public:
         return a;
     }
     std::string bytes(size_t length_max);
+    std::string short_bytes(size_t length_max);
+    int64_t signed_varint();
     bool ok() const { return ok_; }
     bool at_end() const { return pos_ == in_.size(); }
     size_t remaining() const { return in_.size() - pos_; }
@@ -71,6 +77,8 @@ public:
 
 private:
     bool take(size_t n);
+    // The next `n` bytes, once a length prefix said `n`; fails past `length_max` or the end.
+    std::string text_of_length(uint64_t n, size_t length_max);
     std::string_view in_;
     size_t pos_ = 0;
     bool ok_ = true;

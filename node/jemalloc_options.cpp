@@ -4,7 +4,7 @@
 //
 // Freed pages stay with the process: jemalloc never hands them back to the kernel (dirty and
 // muzzy decay -1). With the node's block log each block allocates and frees megabytes (its
-// receipts' lines, its encoding, RocksDB's write batch and the memtable arenas that copy the
+// receipts, its encoding, RocksDB's write batch and the memtable arenas that copy the
 // log's values); on a virtual machine page faults were a fifth of the store's commit in perf,
 // and with this setting 7% of a commit that took less than half the samples. The
 // process's memory is then its heap's high-water mark, which the cache settings bound as before

@@ -122,6 +122,37 @@ TEST_CASE("writer: integers little-endian, varints minimal, the same bytes with 
     }
 }
 
+TEST_CASE("signed varints zigzag, short bytes carry a varint length, and both read back") {
+    const std::pair<int64_t, std::string> cases[] = {{0, std::string("\x00", 1)}, {-1, "\x01"}, {1, "\x02"}, {-2, "\x03"},
+                                                     {63, "\x7e"}, {-64, "\x7f"}, {64, std::string("\x80\x01", 2)},
+                                                     {INT64_MAX, "\xfe" + std::string(8, '\xff') + "\x01"},
+                                                     {INT64_MIN, std::string(9, '\xff') + "\x01"}};
+    for (const auto& [v, encoded] : cases) {
+        Writer w;
+        w.signed_varint(v);
+        CHECK(w.data() == encoded);
+        Reader r(w.data());
+        CHECK(r.signed_varint() == v);
+        CHECK((r.ok() && r.at_end()));
+    }
+    Writer w;
+    w.short_bytes("");
+    w.short_bytes(std::string(200, 'a'));
+    CHECK(w.data().substr(0, 3) == std::string("\x00\xc8\x01", 3));
+    Reader r(w.data());
+    CHECK(r.short_bytes(200).empty());
+    CHECK(r.short_bytes(200) == std::string(200, 'a'));
+    CHECK((r.ok() && r.at_end()));
+    Reader over(w.data());
+    over.short_bytes(0);
+    over.short_bytes(199);
+    CHECK_FALSE(over.ok());  // longer than allowed
+    Reader torn(std::string_view(w.data()).substr(0, w.data().size() - 1));
+    torn.short_bytes(200);
+    torn.short_bytes(200);
+    CHECK_FALSE(torn.ok());
+}
+
 TEST_CASE("varints: minimal LEB128 only") {
     for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{16383}, uint64_t{16384},
                        uint64_t{1} << 63, UINT64_MAX}) {
