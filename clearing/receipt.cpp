@@ -14,7 +14,7 @@ const char* reason_name(Reason reason) {
         "min_notional", "leverage_too_high", "mode_locked",     "no_isolated_position", "not_liquidatable",
         "self_liquidation", "liquidator_margin", "needs_adl",   "adl_not_allowed",
     };
-    static_assert(std::size(names) == static_cast<size_t>(Reason::adl_not_allowed) + 1);
+    static_assert(std::size(names) == static_cast<size_t>(reason_last) + 1);
     return names[static_cast<size_t>(reason)];
 }
 

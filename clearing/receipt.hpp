@@ -37,8 +37,10 @@ enum class Reason : uint8_t {
     self_liquidation,
     liquidator_margin,
     needs_adl,
-    adl_not_allowed,
+    adl_not_allowed,  // the last: a new reason goes after it, and reason_last names it
 };
+// The highest code: a stored status above it is not a reason (the block log's receipts).
+constexpr Reason reason_last = Reason::adl_not_allowed;
 
 const char* reason_name(Reason reason);
 

@@ -78,7 +78,7 @@ std::optional<Receipt> read_receipt(Reader& r) {
     receipt.index = static_cast<uint32_t>(index);
     receipt.tx_hash = r.fixed<32>();
     const uint8_t status = r.u8();
-    if (status > static_cast<uint8_t>(Reason::adl_not_allowed)) return std::nullopt;
+    if (status > static_cast<uint8_t>(reason_last)) return std::nullopt;
     receipt.status = static_cast<Reason>(status);
     const uint64_t events = read_count(r);
     for (uint64_t e = 0; e < events && r.ok(); ++e) {

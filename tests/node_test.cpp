@@ -104,7 +104,7 @@ TEST_CASE("the log's receipts give back the JSON Lines byte for byte; a value wr
     Receipt& r = edges.receipts.emplace_back();
     r.index = UINT32_MAX;
     r.tx_hash.fill(0xab);
-    r.status = Reason::adl_not_allowed;
+    r.status = reason_last;
     r.events.push_back(Event{"odd \"kind\""}
                            .with("control", std::string("tab\there, nul ") + '\0')
                            .with("utf8", "caf\xC3\xA9")
@@ -126,8 +126,8 @@ TEST_CASE("the log's receipts give back the JSON Lines byte for byte; a value wr
     CHECK_THROWS_AS(cli::logged_receipt_text(value + "x", 1), StorageError);
     std::string bad_status = value;
     const size_t status_at = 1 + 1 + 5 + 32;  // format, receipt count, index (5 bytes for 2^32 - 1), hash
-    REQUIRE(static_cast<Reason>(bad_status[status_at]) == Reason::adl_not_allowed);
-    bad_status[status_at] = static_cast<char>(static_cast<uint8_t>(Reason::adl_not_allowed) + 1);
+    REQUIRE(static_cast<Reason>(bad_status[status_at]) == reason_last);
+    bad_status[status_at] = static_cast<char>(static_cast<uint8_t>(reason_last) + 1);
     CHECK_THROWS_AS(cli::logged_receipt_text(bad_status, 1), StorageError);
     // Any byte changed: text or a corrupt store, never another failure (an exception of any
     // other type fails the test case; a flipped byte of "café" is text that is not UTF-8).
