@@ -234,7 +234,10 @@ Receipt Engine::apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCh
     receipt.tx_hash = tx_hash(tx);
     // A failure before the rules changes nothing at all.
     receipt.status = precheck(block_view, tx, check);
-    if (receipt.status != Reason::ok) return receipt;
+    if (receipt.status != Reason::ok) {
+        assert(!spends_nonce(receipt.status));
+        return receipt;
+    }
 
     // The signer's nonce is spent whatever the rules say; a rejection keeps only that write.
     use_nonce(block_view, config_, tx.signer, tx.nonce);
@@ -245,6 +248,7 @@ Receipt Engine::apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCh
     } catch (const OverflowError&) {
         receipt.status = Reason::overflow;
     }
+    assert(spends_nonce(receipt.status));  // the rules never answer with a reason of precheck's
     if (receipt.status == Reason::ok) {
         if (const auto* open = std::get_if<Open>(&tx.body)) use_nonce(tx_view, config_, open->maker.account, open->maker.nonce);
         tx_view.merge_into(block_view);

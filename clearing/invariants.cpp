@@ -75,11 +75,6 @@ StateSnapshot state_snapshot(const StateReader& state) {
     return out;
 }
 
-bool rejection_spends_nonce(Reason status) {
-    return status != Reason::ok && status != Reason::bad_signature && status != Reason::not_authorized &&
-           status != Reason::nonce_used && status != Reason::unknown_account;
-}
-
 namespace {
 
 // What the signer's window entry must hold after a rejection that spends `tx.nonce`: the entry
@@ -105,7 +100,7 @@ std::string window_entry_after_spend(const StateSnapshot& before, const Tx& tx, 
 std::string check_rejection(const StateSnapshot& before, const StateSnapshot& after, const Tx& tx, Reason status) {
     if (status == Reason::ok) return {};
     StateSnapshot expected = before;
-    if (rejection_spends_nonce(status)) {
+    if (spends_nonce(status)) {
         std::string key, value;
         if (auto problem = window_entry_after_spend(before, tx, key, value); !problem.empty()) return problem;
         auto it = after.find(key);

@@ -19,11 +19,7 @@ std::string check_invariants(const StateReader& state);
 using StateSnapshot = std::map<std::string, std::string, std::less<>>;
 StateSnapshot state_snapshot(const StateReader& state);
 
-// True when a rejection with `status` came after the signature, authority and nonce checks,
-// so that it spends the signer's nonce (RULES §6).
-bool rejection_spends_nonce(Reason status);
-
-// I5: empty when `after` is `before` but, for a rejection that spends the nonce, the signer's
+// I5: empty when `after` is `before` but, for a rejection that spends the nonce (spends_nonce), the signer's
 // nonce window (which must then hold `tx.nonce`); otherwise what changed.
 std::string check_rejection(const StateSnapshot& before, const StateSnapshot& after, const Tx& tx, Reason status);
 

@@ -44,6 +44,15 @@ constexpr Reason reason_last = Reason::adl_not_allowed;
 
 const char* reason_name(Reason reason);
 
+// Whether a transaction whose receipt says `status` spent its signer's nonce: it did unless
+// RULES §6's checks before the rules (signature, authority, nonce) refused it, for such a
+// refusal changes nothing at all. One that spent its nonce can never pass the nonce check
+// again; one that did not may, when it is sent again (RULES §6; I5 checks both in the tests).
+constexpr bool spends_nonce(Reason status) {
+    return status != Reason::bad_signature && status != Reason::not_authorized && status != Reason::nonce_used &&
+           status != Reason::unknown_account;
+}
+
 // A field's value as the engine computed it: text, an account id or a fixed-point amount.
 // text() is what receipts show (lowercase hex for ids, decimal strings for amounts). Ids and
 // amounts are formatted only when shown: a block builds its events on the one thread that

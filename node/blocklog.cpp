@@ -201,7 +201,12 @@ WriteSet block_log_writes(const Block& block, const BlockResult& result, std::st
     meta.fixed(result.state_root);
     writes[logkeys::meta(height)] = meta.take();
     writes[logkeys::receipts(height)] = encode_logged_receipts(result, extra_lines);
+    // Only what the nonce window does not refuse already: a transaction that spent its
+    // signer's nonce can never pass the nonce check again, so indexing it would cost a random
+    // key for each transaction (most of the log's CPU, docs/DESIGN.md) to refuse it under
+    // another name.
     for (const auto& receipt : result.receipts) {
+        if (spends_nonce(receipt.status)) continue;
         Writer at;
         at.u64(height);
         at.u32(receipt.index);

@@ -6,11 +6,13 @@
 //   "~block/" height(be64)      the block, ledger encode_block()
 //   "~meta/" height(be64)       block hash(32) | state root(32): what the node published
 //   "~receipts/" height(be64)   the block's receipts, binary (below), and the node's own lines
-//   "~tx/" hash(32)             height u64 | index u32: the transaction is committed
+//   "~tx/" hash(32)             height u64 | index u32: the transaction is committed and spent
+//                               no nonce (refused before the rules: clearing's spends_nonce)
 //   "~inbox/" file name         u64: how many of the file's transactions have a receipt
 //   "~base"                     height u64: the snapshot the node started from (absent: genesis)
 //
-// Heights are big-endian in keys so that a scan runs in height order.
+// Heights are big-endian in keys so that a scan runs in height order. A home written before
+// 2026-12-03 holds a "~tx/" entry for every committed transaction; admission reads it alike.
 #pragma once
 
 #include "clearing/engine.hpp"

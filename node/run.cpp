@@ -163,6 +163,8 @@ bool Node::known_or_credited(const AccountId& id) const {
 
 // Admission checks against the committed state and change nothing. An account that this
 // block credits earlier counts as known, so that a file may fund an account and use it.
+// A committed transaction sent again is refused: as `duplicate` when it spent no nonce (the
+// transaction index), otherwise by the nonce check as `nonce_used`.
 std::string Node::admission_status(const Tx& tx, const SignatureCheck& check, const Hash32& hash) const {
     if (pending_.hashes.count(hash) || find_tx(store_, hash)) return "duplicate";
     Reason reason = engine_.precheck(engine_.records(), tx, check);

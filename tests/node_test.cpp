@@ -159,8 +159,15 @@ TEST_CASE("bookkeeping writes commit with the block, and a state key among them 
     CHECK_FALSE(c.store.get("~ok"));
     CHECK_FALSE(c.store.get(keys::account(id("alice"))));
 
+    // With the log: the transfer from an id without an account is refused before the rules,
+    // spending no nonce, so the transaction index holds it (and not the deposit, whose nonce
+    // refuses it if it comes again).
     error.clear();
-    const auto result = c.engine->apply_block_checked(block, checks, error, [&](const BlockResult& r) { return cli::block_log_writes(block, r, "lines\n"); });
+    const Tx stranger = c.transfer("zed", "alice", "1");
+    block.txs.push_back(stranger);
+    const auto checks_with_log = c.engine->check_signatures(block.txs, 1);
+    const auto result = c.engine->apply_block_checked(block, checks_with_log, error,
+                                                      [&](const BlockResult& r) { return cli::block_log_writes(block, r, "lines\n"); });
     REQUIRE_MESSAGE(result, error);
     CHECK(c.engine->height() == 1);
     // The root is the same as without bookkeeping: '~' entries are outside it.
@@ -172,10 +179,13 @@ TEST_CASE("bookkeeping writes commit with the block, and a state key among them 
     REQUIRE(meta);
     CHECK(meta->state_root == result->state_root);
     CHECK(meta->block_hash == result->block_hash);
-    const auto at = cli::find_tx(c.store, tx_hash(tx));
+    REQUIRE(result->receipts.size() == 2);
+    CHECK(result->receipts[1].status == Reason::unknown_account);
+    CHECK_FALSE(cli::find_tx(c.store, tx_hash(tx)));
+    const auto at = cli::find_tx(c.store, tx_hash(stranger));
     REQUIRE(at);
     CHECK(at->height == 1);
-    CHECK(at->index == 0);
+    CHECK(at->index == 1);
     CHECK(cli::check_log_head(c.store, *c.engine).empty());
 }
 

@@ -125,5 +125,35 @@ check "  and stops cleanly" stop_node
 check "  and its block log still replays to every published root" \
   bash -c "'$bin' replay --home '$home' --verify | grep -q '\"invariants\":\"ok\"'"
 
+# A committed transaction sent again is refused at admission. One that spent its signer's
+# nonce, by the nonce window (nonce_used); one refused in its block before the rules spent no
+# nonce, and the transaction index refuses it (duplicate): else it would apply now that its
+# signer has an account. Here dave's transfer meets no account in its block (the deposit
+# before it is rejected), and the deposit after it opens one.
+dave=$(pub dave)
+{
+  printf '{"type":"deposit","signer":"%s","nonce":5001,"account":"%s","amount":"-1"}\n' "$bridge" "$dave"
+  printf '{"type":"transfer","signer":"%s","nonce":1,"to":"%s","amount":"0.01"}\n' "$dave" "$bob"
+  printf '{"type":"deposit","signer":"%s","nonce":5002,"account":"%s","amount":"10"}\n' "$bridge" "$dave"
+} | "$bin" sign --genesis "$demo/genesis.json" --key "$demo/keys/bridge.json" --key "$demo/keys/dave.json" > "$work/dave.jsonl"
+sed -n 2,3p "$work/dave.jsonl" > "$work/dave-again.jsonl"
+start_node
+"$bin" submit --home "$home" "$work/dave.jsonl" > /dev/null
+wait_until 20 inbox_empty "$home"
+"$bin" submit --home "$home" "$work/dave-again.jsonl" > "$work/again-submit.json"
+wait_until 20 inbox_empty "$home"
+check "sent again: the node stops cleanly" stop_node
+hashes=($(grep -o '[0-9a-f]\{64\}' "$work/again-submit.json"))
+# receipts_of HASH [PATTERN]: how many receipt lines are for HASH (and match PATTERN).
+receipts_of() { cat "$home"/receipts/*.jsonl | grep "\"tx_hash\":\"$1\"" | grep -c -- "${2:-.}" || true; }
+equal() { [ "$1" = "$2" ] || { echo "  $1, wanted $2"; return 1; }; }
+check "the transfer was rejected in its block before the rules" \
+  equal "$(receipts_of "${hashes[0]}" '"index":.*"status":"unknown_account"')" 1
+check "  sent again it is refused as duplicate, not applied" \
+  equal "$(receipts_of "${hashes[0]}" '"status":"duplicate".*"admission":true')" 1
+check "a committed deposit sent again is refused by its spent nonce" \
+  equal "$(receipts_of "${hashes[1]}" '"status":"nonce_used".*"admission":true')" 1
+check "  each of the two has its two receipts, no more" equal "$(( $(receipts_of "${hashes[0]}") + $(receipts_of "${hashes[1]}") ))" 4
+
 echo "node run checks: $failures failed"
 [ "$failures" -eq 0 ]
