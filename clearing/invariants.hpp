@@ -19,8 +19,9 @@ std::string check_invariants(const StateReader& state);
 using StateSnapshot = std::map<std::string, std::string, std::less<>>;
 StateSnapshot state_snapshot(const StateReader& state);
 
-// I5: empty when `after` is `before` but, for a rejection that spends the nonce (spends_nonce), the signer's
-// nonce window (which must then hold `tx.nonce`); otherwise what changed.
+// I5: empty when `after` is `before` but, for a rejection that spends the nonce
+// (spends_nonce), the signer's nonce window (which must then hold `tx.nonce`); otherwise
+// what changed.
 std::string check_rejection(const StateSnapshot& before, const StateSnapshot& after, const Tx& tx, Reason status);
 
 }  // namespace clearnode
