@@ -128,8 +128,9 @@ class BlockLayer;
 class CommittedRecords final : public RecordReader {
 public:
     // Enough for a million accounts with positions (366 MB at the bench's 1M uniform, where a
-    // 256 MB bound kept 57% of them and the misses' store reads halved pre-verified
-    // throughput; README, "bench"), a small part of the 24 GB machine the targets name.
+    // 256 MB bound kept 57% of them and the misses' store reads cost a third to a half of
+    // pre-verified throughput; docs/DESIGN.md), a small part of the 24 GB machine the targets
+    // name.
     static constexpr size_t bytes_max_default = size_t{512} << 20;
     explicit CommittedRecords(const StateReader& store, size_t bytes_max = bytes_max_default);
     CommittedRecords(const CommittedRecords&) = delete;
