@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -32,6 +33,11 @@ public:
     WorkerPool& operator=(const WorkerPool&) = delete;
 
     unsigned workers() const { return workers_; }
+
+    // CPU time spent inside this pool's tasks so far, on whichever threads ran them (each
+    // task read by its thread's own CPU clock, so time a thread waited or was descheduled is
+    // not in it). The bench splits a run's CPU into verification and the rest with it.
+    uint64_t task_cpu_ns() const;
 
     // A started batch. wait() runs untaken tasks on the caller, returns when every task has
     // run, and rethrows the exception of the lowest-numbered task that threw (the same one

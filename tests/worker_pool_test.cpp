@@ -1,6 +1,7 @@
 // The worker pool (crypto/worker_pool.hpp): every task runs once, results land in input order,
 // the lowest-numbered failure is the one reported, and nothing depends on the number of
-// workers. No timing: what the pool promises is order and completeness, not speed.
+// workers, and the CPU time it reports is its tasks' own. No timing: what the pool promises is
+// order, completeness and that accounting, not speed.
 #include "crypto/worker_pool.hpp"
 #include "crypto/crypto.hpp"
 
@@ -13,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <time.h>
+
 using namespace clearnode;
 
 namespace {
@@ -23,6 +26,12 @@ uint64_t work_of(size_t i) {
     uint64_t v = 0;
     for (int b = 0; b < 8; ++b) v = v << 8 | h[b];
     return v;
+}
+
+uint64_t clock_ns(clockid_t clock) {
+    timespec now{};
+    clock_gettime(clock, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(now.tv_nsec);
 }
 
 }  // namespace
@@ -174,5 +183,27 @@ TEST_CASE("slices: the lowest chunk's exception is rethrown, whichever thread ra
         }
         CHECK(ran.load() >= 3);  // the chunks at 0, 5 and 10 were taken before any threw
         if (parts == 1) CHECK(ran.load() == 3);  // alone, nothing is taken after the throw
+    }
+}
+
+TEST_CASE("task CPU: a task's own CPU time is counted, on any thread; time it sleeps is not") {
+    static constexpr uint64_t burn_ns = 2'000'000;
+    static constexpr uint64_t sleep_ns = 20'000'000;
+    constexpr size_t tasks = 8;
+    for (unsigned workers : {0u, 2u}) {
+        CAPTURE(workers);
+        WorkerPool pool(workers);
+        CHECK(pool.task_cpu_ns() == 0);
+        const uint64_t process_start_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+        pool.start(tasks, [](size_t) {
+                const uint64_t start_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+                while (clock_ns(CLOCK_THREAD_CPUTIME_ID) - start_ns < burn_ns) {
+                }
+            }).wait();
+        const uint64_t burnt_ns = pool.task_cpu_ns();
+        CHECK(burnt_ns >= tasks * burn_ns);
+        CHECK(burnt_ns <= clock_ns(CLOCK_PROCESS_CPUTIME_ID) - process_start_ns);
+        pool.start(tasks, [](size_t) { std::this_thread::sleep_for(std::chrono::nanoseconds(sleep_ns)); }).wait();
+        CHECK(pool.task_cpu_ns() - burnt_ns < tasks * sleep_ns / 4);
     }
 }

@@ -16,7 +16,8 @@ for field in verify_limit_tps rocksdb_put_limit_per_s signed_tps signed_ratio pr
              apply_only_tps root_update_us_per_tx commit_ms_p50 commit_ms_p99 peak_rss_mb disk_bytes_per_account \
              open_ms verify_state_ms verify_per_s_before verify_per_s_after record_cache_entries record_cache_used_mb \
              verify_cpu_us signed_cpu_us_per_tx signed_cpu_busy preverified_cpu_us_per_tx \
-             signed_cpu_verifications_per_tx preverified_cpu_verifications_per_tx signed_entries_per_tx; do
+             signed_cpu_verifications_per_tx preverified_cpu_verifications_per_tx signed_entries_per_tx \
+             signed_verify_cpu_us signed_verify_cpu_share signed_beside_verify_cpu_us_per_tx; do
   grep -q "\"$field\":[0-9]" "$work/out.json" || { echo "FAILED: field $field"; failures=$((failures + 1)); }
 done
 # CPU in verifications is the run's CPU per transaction over one verification's CPU.
@@ -26,6 +27,9 @@ for run in signed preverified; do
     'BEGIN { d = q * v - cpu; exit !(v > 0 && cpu > 0 && d * d <= 1e-12 * cpu * cpu) }' \
     || { echo "FAILED: ${run}_cpu_verifications_per_tx is not ${run}_cpu_us_per_tx / verify_cpu_us"; failures=$((failures + 1)); }
 done
+# The verification tasks' CPU is a part of the run's: a share above 0 and at most 1.
+awk -v share="$(field signed_verify_cpu_share)" 'BEGIN { exit !(share > 0 && share <= 1) }' \
+  || { echo "FAILED: signed_verify_cpu_share is not in (0, 1]"; failures=$((failures + 1)); }
 # A difference of two measurements: at tiny sizes it may come out below zero.
 grep -qE '"signed_other_cpu_us_per_tx":-?[0-9]' "$work/out.json" \
   || { echo "FAILED: field signed_other_cpu_us_per_tx"; failures=$((failures + 1)); }
