@@ -53,23 +53,10 @@ rocksdb::Options db_options_for(const RocksOptions& options) {
     db.level0_file_num_compaction_trigger = 8;
 
     // Memory: one LRU cache of block_cache_mb holds data, index and filter blocks, and the
-    // memtables are charged to it (a quarter of it), so RocksDB's footprint follows the
-    // setting, not the number of accounts.
+    // memtables are charged to it, so RocksDB's footprint follows the setting, not the number
+    // of accounts.
     auto cache = rocksdb::NewLRUCache(cache_bytes);
-    const size_t memtable_budget = cache_bytes / 4;
-    db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(memtable_budget, cache);
-    // Small memtables: inserting a block's ~18,000 random keys into a 16 MB skiplist costs
-    // about a third less CPU than into a 64 MB one. The write-ahead log holds every family's
-    // unflushed writes, and RocksDB flushes the families holding its oldest ones once it
-    // passes max_total_wal_size: the memtable budget, so that a crash leaves at most that
-    // much to replay, while the block log's megabytes a block do not force the state's
-    // memtable out every two blocks.
-    db.write_buffer_size = std::clamp<size_t>(memtable_budget / 2, size_t{1} << 20, size_t{16} << 20);
-    db.max_write_buffer_number = 2;
-    db.max_total_wal_size = std::max(memtable_budget, db.write_buffer_size * 2);
-    // Most reads are of keys in table files: a memtable bloom filter skips the memtable search.
-    db.memtable_whole_key_filtering = true;
-    db.memtable_prefix_bloom_size_ratio = 0.1;
+
     // The memtable of a node whose record cache dwarfs it is an unsorted vector: a block's
     // writes are appended, and the flush thread sorts them once when the memtable is full,
     // instead of the committing thread inserting each into a skiplist. A read that reaches
@@ -81,9 +68,30 @@ rocksdb::Options db_options_for(const RocksOptions& options) {
     // 110 of key and value), so a cache of eight times the memtables keeps a margin of two.
     // With a smaller cache those reads come often: at 1M uniform and a 16 MB record cache,
     // sorting copies took most of the run's CPU.
-    const size_t memtables_bytes = db.max_write_buffer_number * db.write_buffer_size;
-    const bool unsorted = !options.read_only && options.secondary_path.empty() &&
-                          (options.record_cache_mb << 20) >= unsorted_memtable_cache_ratio * memtables_bytes;
+    //
+    // Memtables of an eighth of the cache each, two a family. A state skiplist stops at
+    // 16 MB: inserting a block's ~18,000 random keys into a 16 MB one costs about a third
+    // less CPU than into a 64 MB one. A vector's append costs the same at any size, so it
+    // goes to 32 MB and the memtables get half the cache instead of a quarter: level-0 files
+    // twice the size come half as often, and so do the compactions that rewrite all of the
+    // next level with them (docs/DESIGN.md, "RocksDB options"). The log's families (always
+    // skiplists, a few large entries a block in key order) take the same size.
+    const bool may_be_unsorted = !options.read_only && options.secondary_path.empty();
+    const size_t vector_buffer_bytes = std::clamp<size_t>(cache_bytes / 8, size_t{1} << 20, size_t{32} << 20);
+    const bool unsorted =
+        may_be_unsorted && (options.record_cache_mb << 20) >= unsorted_memtable_cache_ratio * 2 * vector_buffer_bytes;
+    const size_t memtable_budget = unsorted ? cache_bytes / 2 : cache_bytes / 4;
+    db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(memtable_budget, cache);
+    db.write_buffer_size = unsorted ? vector_buffer_bytes : std::clamp<size_t>(cache_bytes / 8, size_t{1} << 20, size_t{16} << 20);
+    db.max_write_buffer_number = 2;
+    // The write-ahead log holds every family's unflushed writes, and RocksDB flushes the
+    // families holding its oldest ones once it passes max_total_wal_size: the memtable budget,
+    // so that a crash leaves at most that much to replay, while the block log's megabytes a
+    // block do not force the state's memtable out every two blocks.
+    db.max_total_wal_size = std::max(memtable_budget, db.write_buffer_size * 2);
+    // Most reads are of keys in table files: a memtable bloom filter skips the memtable search.
+    db.memtable_whole_key_filtering = true;
+    db.memtable_prefix_bloom_size_ratio = 0.1;
     if (unsorted) {
         db.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
         db.allow_concurrent_memtable_write = false;  // a vector has one writer
@@ -298,6 +306,8 @@ std::optional<std::string> RocksStore::get(std::string_view key) const {
 }
 
 std::string RocksStore::memtable_kind() const { return impl_->db->GetOptions(impl_->family_of("")).memtable_factory->Name(); }
+
+size_t RocksStore::memtable_bytes() const { return impl_->db->GetOptions(impl_->family_of("")).write_buffer_size; }
 
 std::vector<std::string> RocksStore::family_prefixes() const {
     std::vector<std::string> out;

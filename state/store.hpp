@@ -69,7 +69,7 @@ struct RocksOptions {
     std::string secondary_path;
     bool sync_writes = true;
     // RocksDB's memory: one cache for data, index and filter blocks, to which the memtables
-    // (a quarter of it) are charged too.
+    // (a quarter of it; half when they are unsorted, rocks_store.cpp) are charged too.
     size_t block_cache_mb = 256;
     // The engine's record cache in front of this store (0: none): give the value the engine's
     // set_record_cache_bytes gets. A writable store whose record cache holds
@@ -105,6 +105,8 @@ public:
     bool background_work_pending() const;
     // RocksDB's name for the state's memtable kind ("SkipListFactory", "VectorRepFactory").
     std::string memtable_kind() const;
+    // The size at which the state's memtable is flushed (RocksDB's write_buffer_size).
+    size_t memtable_bytes() const;
     // The prefixes that have a column family of their own in this database, in byte order.
     std::vector<std::string> family_prefixes() const;
 

@@ -342,7 +342,7 @@ TEST_CASE("a RocksDB store answers from its unsorted memtable as a map does, and
     std::string error;
     RocksOptions options;
     options.create_if_missing = true;
-    options.record_cache_mb = 256;  // 8 times the two 16 MB memtables of the default block cache
+    options.record_cache_mb = 512;  // 8 times the two 32 MB vector memtables of the default block cache
     auto rocks = RocksStore::open(dir.path.string(), options, error);
     REQUIRE_MESSAGE(rocks, error);
     CHECK(rocks->memtable_kind() == "VectorRepFactory");
@@ -390,6 +390,17 @@ TEST_CASE("a writable store keeps its memtable unsorted only with a record cache
         auto rocks = RocksStore::open(dir.path.string(), options, error);
         REQUIRE_MESSAGE(rocks, error);
         CHECK_MESSAGE(rocks->memtable_kind() == expected.second, expected.first);
+        CHECK(rocks->memtable_bytes() == size_t{8} << 20);
+    }
+    // At the default block cache a skiplist stops at 16 MB and a vector goes to 32 MB, so the
+    // record cache it takes is eight times two of those.
+    options.block_cache_mb = RocksOptions{}.block_cache_mb;
+    for (const auto& expected : {std::pair<size_t, size_t>{511, 16}, {512, 32}}) {
+        options.record_cache_mb = expected.first;
+        auto rocks = RocksStore::open(dir.path.string(), options, error);
+        REQUIRE_MESSAGE(rocks, error);
+        CHECK(rocks->memtable_kind() == (expected.second == 32 ? "VectorRepFactory" : "SkipListFactory"));
+        CHECK(rocks->memtable_bytes() == expected.second << 20);
     }
     options.read_only = true;
     auto read_only = RocksStore::open(dir.path.string(), options, error);
