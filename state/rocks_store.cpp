@@ -76,14 +76,16 @@ rocksdb::Options db_options_for(const RocksOptions& options) {
     // twice the size come half as often, and fewer compactions rewrite all of the next level
     // with them (docs/DESIGN.md, "RocksDB options"). The log's families (always skiplists, a
     // few large entries a block in key order) take the same size.
-    const size_t vector_buffer_bytes = std::clamp<size_t>(cache_bytes / 8, size_t{1} << 20, size_t{32} << 20);
-    const size_t skiplist_buffer_bytes = std::clamp<size_t>(cache_bytes / 8, size_t{1} << 20, size_t{16} << 20);
+    const auto memtable_bytes_up_to = [cache_bytes](size_t max_bytes) {
+        return std::clamp<size_t>(cache_bytes / 8, size_t{1} << 20, max_bytes);
+    };
+    const size_t vector_buffer_bytes = memtable_bytes_up_to(size_t{32} << 20);
     const bool may_be_unsorted = !options.read_only && options.secondary_path.empty();
     const bool unsorted =
         may_be_unsorted && (options.record_cache_mb << 20) >= unsorted_memtable_cache_ratio * 2 * vector_buffer_bytes;
     const size_t memtable_budget = unsorted ? cache_bytes / 2 : cache_bytes / 4;
     db.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(memtable_budget, cache);
-    db.write_buffer_size = unsorted ? vector_buffer_bytes : skiplist_buffer_bytes;
+    db.write_buffer_size = unsorted ? vector_buffer_bytes : memtable_bytes_up_to(size_t{16} << 20);
     db.max_write_buffer_number = 2;
     // The write-ahead log holds every family's unflushed writes, and RocksDB flushes the
     // families holding its oldest ones once it passes max_total_wal_size: the memtable budget,
