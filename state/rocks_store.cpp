@@ -310,7 +310,11 @@ std::optional<std::string> RocksStore::get(std::string_view key) const {
 
 std::string RocksStore::memtable_kind() const { return impl_->db->GetOptions(impl_->family_of("")).memtable_factory->Name(); }
 
-size_t RocksStore::memtable_bytes() const { return impl_->db->GetOptions(impl_->family_of("")).write_buffer_size; }
+RocksStore::MemtableSizes RocksStore::memtable_sizes() const {
+    const rocksdb::DBOptions db = impl_->db->GetDBOptions();
+    return {impl_->db->GetOptions(impl_->family_of("")).write_buffer_size,
+            db.write_buffer_manager ? db.write_buffer_manager->buffer_size() : 0, db.max_total_wal_size};
+}
 
 std::vector<std::string> RocksStore::family_prefixes() const {
     std::vector<std::string> out;

@@ -105,8 +105,12 @@ public:
     bool background_work_pending() const;
     // RocksDB's name for the state's memtable kind ("SkipListFactory", "VectorRepFactory").
     std::string memtable_kind() const;
-    // The size at which the state's memtable is flushed (RocksDB's write_buffer_size).
-    size_t memtable_bytes() const;
+    struct MemtableSizes {
+        size_t memtable_bytes;       // the state's memtable is flushed at this size (write_buffer_size)
+        size_t memtables_bytes_max;  // every family's memtables together (the write buffer manager's)
+        size_t wal_bytes_max;        // a log past this flushes its oldest families (max_total_wal_size)
+    };
+    MemtableSizes memtable_sizes() const;
     // The prefixes that have a column family of their own in this database, in byte order.
     std::vector<std::string> family_prefixes() const;
 

@@ -376,7 +376,7 @@ TEST_CASE("a RocksDB store answers from its unsorted memtable as a map does, and
     CHECK(secondary->get("account/0") == expected.get("account/0"));
 }
 
-TEST_CASE("a writable store keeps its memtable unsorted only with a record cache of eight times the memtables") {
+TEST_CASE("a writable store keeps its memtable unsorted only with a record cache of eight times the memtables, and bounds memtables and log by the block cache") {
     TempDir dir;
     std::string error;
     RocksOptions options;
@@ -390,17 +390,28 @@ TEST_CASE("a writable store keeps its memtable unsorted only with a record cache
         auto rocks = RocksStore::open(dir.path.string(), options, error);
         REQUIRE_MESSAGE(rocks, error);
         CHECK_MESSAGE(rocks->memtable_kind() == expected.second, expected.first);
-        CHECK(rocks->memtable_bytes() == size_t{8} << 20);
+        const auto sizes = rocks->memtable_sizes();
+        CHECK(sizes.memtable_bytes == size_t{8} << 20);
+        // Memtables may take a quarter of the cache, half when they are vectors; the log that
+        // a crash replays is bounded by the same (or two memtables, if that is more).
+        const size_t budget_mb = expected.second == "VectorRepFactory" ? 32 : 16;
+        CHECK(sizes.memtables_bytes_max == budget_mb << 20);
+        CHECK(sizes.wal_bytes_max == budget_mb << 20);
     }
     // At the default block cache a skiplist stops at 16 MB and a vector goes to 32 MB, so the
     // record cache it takes is eight times two of those.
     options.block_cache_mb = RocksOptions{}.block_cache_mb;
+    REQUIRE(options.block_cache_mb == 256);
     for (const auto& expected : {std::pair<size_t, size_t>{511, 16}, {512, 32}}) {
         options.record_cache_mb = expected.first;
         auto rocks = RocksStore::open(dir.path.string(), options, error);
         REQUIRE_MESSAGE(rocks, error);
-        CHECK(rocks->memtable_kind() == (expected.second == 32 ? "VectorRepFactory" : "SkipListFactory"));
-        CHECK(rocks->memtable_bytes() == expected.second << 20);
+        const bool vector = expected.second == 32;
+        CHECK(rocks->memtable_kind() == (vector ? "VectorRepFactory" : "SkipListFactory"));
+        const auto sizes = rocks->memtable_sizes();
+        CHECK(sizes.memtable_bytes == expected.second << 20);
+        CHECK(sizes.memtables_bytes_max == size_t{vector ? 128u : 64u} << 20);
+        CHECK(sizes.wal_bytes_max == size_t{vector ? 128u : 64u} << 20);
     }
     options.read_only = true;
     auto read_only = RocksStore::open(dir.path.string(), options, error);
