@@ -182,7 +182,44 @@ private:
     EVP_CIPHER_CTX* ctx_;
 };
 
+// One OpenSSL SHA-256 context per thread, reset for every digest (no allocation per digest).
+class Sha256Context {
+public:
+    Sha256Context() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
+        if (md_ == nullptr || ctx_ == nullptr) fail();
+    }
+    ~Sha256Context() {
+        EVP_MD_CTX_free(ctx_);
+        EVP_MD_free(md_);
+    }
+    Sha256Context(const Sha256Context&) = delete;
+    Sha256Context& operator=(const Sha256Context&) = delete;
+
+    Hash32 digest(std::initializer_list<Bytes> parts) {
+        Hash32 out;
+        unsigned int written = 0;
+        if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1) fail();
+        for (const Bytes part : parts)
+            if (EVP_DigestUpdate(ctx_, part.data(), part.size()) != 1) fail();
+        if (EVP_DigestFinal_ex(ctx_, out.data(), &written) != 1 || written != out.size()) fail();
+        return out;
+    }
+
+private:
+    [[noreturn]] static void fail() {
+        std::fputs("clearnode: OpenSSL's SHA-256 failed; the state root cannot be computed\n", stderr);
+        std::abort();
+    }
+    EVP_MD* md_;
+    EVP_MD_CTX* ctx_;
+};
+
 }  // namespace
+
+Hash32 sha256(std::initializer_list<Bytes> parts) {
+    thread_local Sha256Context context;
+    return context.digest(parts);
+}
 
 void expand_seed(const Hash32& seed, std::span<uint8_t> out) {
     thread_local ChaCha20Context context;

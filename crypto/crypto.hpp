@@ -1,10 +1,12 @@
 // The only door to libsodium: Ed25519 keys, signatures (also verified in parallel) and
-// BLAKE2b-256. Value types are fixed-size byte arrays so that they compare, sort and hash
+// BLAKE2b-256; and to the two OpenSSL primitives the state root's leaves are made with
+// (SHA-256, ChaCha20). Value types are fixed-size byte arrays so that they compare, sort and hash
 // the same way on every machine.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -76,6 +78,12 @@ private:
 }  // namespace clearnode
 
 namespace clearnode {
+// SHA-256 (FIPS 180-4) of the concatenation of `parts`, hashed in place. OpenSSL's, not
+// libsodium's: it uses the CPU's SHA extensions where there are some. Thread-safe (a context per
+// thread). Only the state root's leaf seeds use it; RULES §6 and §11 fix BLAKE2b-256 for
+// transaction and block hashes.
+Hash32 sha256(std::initializer_list<Bytes> parts);
+
 // Expands a 32-byte seed into `out.size()` pseudo-random bytes: the ChaCha20 keystream (RFC 8439,
 // block counter 0, zero nonce) keyed by the seed, the extendable output the state commitment's
 // lattice hash needs. Thread-safe (a context per thread).

@@ -11,16 +11,15 @@
 namespace clearnode {
 namespace {
 
-constexpr std::string_view leaf_domain = "clearnode/leaf/v1";
+constexpr std::string_view leaf_domain = "clearnode/leaf/v2";
 constexpr std::string_view root_domain = "clearnode/root/v1";
 
 using Lanes = std::array<uint16_t, StateCommitment::lanes>;
 
-void update_length(Hasher& h, size_t length) {
+std::array<uint8_t, 4> u32_le(size_t length) {
     assert(length <= UINT32_MAX);
-    const std::array<uint8_t, 4> le{static_cast<uint8_t>(length), static_cast<uint8_t>(length >> 8),
-                                    static_cast<uint8_t>(length >> 16), static_cast<uint8_t>(length >> 24)};
-    h.update(as_bytes(le));
+    return {static_cast<uint8_t>(length), static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length >> 16),
+            static_cast<uint8_t>(length >> 24)};
 }
 
 // leaf(k, v) = expand(seed): the keystream is written straight into the lanes, which are its
@@ -36,13 +35,9 @@ void expand_leaf(const Hash32& seed, Lanes& out) {
 
 // Hashed in parts (the codec's layout, u32 LE lengths), never from a concatenated copy.
 Hash32 leaf_seed(std::string_view key, std::string_view value) {
-    Hasher h;
-    h.update(leaf_domain);
-    update_length(h, key.size());
-    h.update(key);
-    update_length(h, value.size());
-    h.update(value);
-    return h.finish();
+    const auto key_length = u32_le(key.size());
+    const auto value_length = u32_le(value.size());
+    return sha256({as_bytes(leaf_domain), as_bytes(key_length), as_bytes(key), as_bytes(value_length), as_bytes(value)});
 }
 
 // Lane arithmetic is modulo 2^16 by design (the lattice hash's group), on unsigned integers.
@@ -114,7 +109,9 @@ std::optional<StateCommitment> StateCommitment::from_entry(std::string_view byte
     // Before version 3 the entry was the lanes alone, with no version in front.
     if (bytes.size() == 2 * lanes) {
         error = "this state was written under state root version 2 or earlier; this binary reads version " +
-                std::to_string(state_root_version) + " only: replay its blocks into a new home with this binary";
+                std::to_string(state_root_version) +
+                " only: write its blocks out with the binary that wrote it (`blocks --home`), then `init` a new home"
+                " and `apply` them with this one";
         return std::nullopt;
     }
     if (bytes.size() != 1 + 2 * lanes) {
@@ -122,9 +119,10 @@ std::optional<StateCommitment> StateCommitment::from_entry(std::string_view byte
         return std::nullopt;
     }
     if (static_cast<uint8_t>(bytes[0]) != state_root_version) {
-        error = "this state was written under state root version " + std::to_string(static_cast<uint8_t>(bytes[0])) +
-                "; this binary reads version " + std::to_string(state_root_version) +
-                " only: replay its blocks into a new home with a binary of that version";
+        const std::string written = std::to_string(static_cast<uint8_t>(bytes[0]));
+        error = "this state was written under state root version " + written + "; this binary reads version " +
+                std::to_string(state_root_version) + " only: write its blocks out with a binary of version " + written +
+                " (`blocks --home`), then `init` a new home and `apply` them with this one";
         return std::nullopt;
     }
     StateCommitment c;

@@ -64,6 +64,34 @@ TEST_CASE("a leaf's expansion is ChaCha20's keystream: RFC 8439's vector, and li
     other.join();
 }
 
+TEST_CASE("a leaf's seed is SHA-256 of its documented encoding: FIPS 180-2's vectors, and libsodium's digest") {
+    // FIPS 180-2 appendix B.1 and B.2 (one block, two blocks), whole and cut into parts.
+    CHECK(to_hex(sha256({as_bytes("abc")})) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(to_hex(sha256({as_bytes("a"), as_bytes(""), as_bytes("bc")})) ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    CHECK(to_hex(sha256({as_bytes(std::string_view(two_blocks).substr(0, 30)), as_bytes(std::string_view(two_blocks).substr(30))})) ==
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    // leaf_seed(k, v) = SHA-256("clearnode/leaf/v2" || u32le |k| || k || u32le |v| || v),
+    // recomputed from one concatenated buffer by another implementation (libsodium's), on
+    // two threads (each has its own OpenSSL context). Lengths cross SHA-256's 64-byte blocks.
+    REQUIRE(sodium_init() >= 0);
+    const auto u32le = [](size_t n) { return std::string{char(n), char(n >> 8), char(n >> 16), char(n >> 24)}; };
+    const auto compare = [&](char fill) {
+        for (const size_t key_bytes : {size_t{0}, size_t{1}, size_t{41}, size_t{300}})
+            for (const size_t value_bytes : {size_t{0}, size_t{110}, size_t{1000}}) {
+                const std::string key(key_bytes, fill), value(value_bytes, static_cast<char>(fill + 1));
+                const std::string encoding = "clearnode/leaf/v2" + u32le(key.size()) + key + u32le(value.size()) + value;
+                Hash32 theirs;
+                crypto_hash_sha256(theirs.data(), reinterpret_cast<const unsigned char*>(encoding.data()), encoding.size());
+                CHECK(leaf_seed(key, value) == theirs);
+            }
+    };
+    compare('k');
+    std::thread other([&] { compare('x'); });
+    other.join();
+}
+
 TEST_CASE("the state root does not depend on the order in which entries were written") {
     std::vector<std::pair<std::string, std::string>> entries;
     for (int i = 0; i < 200; ++i) entries.emplace_back("k/" + std::to_string(i * 7919 % 1000), "value-" + std::to_string(i));

@@ -290,6 +290,9 @@ TEST_CASE("a state written under another state root version is refused at open, 
     other[0] = static_cast<char>(state_root_version + 1);
     CHECK_FALSE(open_with(other));
     CHECK(error.find("version " + std::to_string(state_root_version + 1)) != std::string::npos);
+    // ... and how to carry the chain over: the old binary writes the blocks out, this one applies them.
+    CHECK(error.find("binary of version " + std::to_string(state_root_version + 1) + " (`blocks --home`)") !=
+          std::string::npos);
     CHECK_FALSE(open_with(entry + "x"));
     CHECK(error.find("corrupt commitment entry") != std::string::npos);
 }
