@@ -31,6 +31,13 @@ void expand_leaf(const Hash32& seed, Lanes& out) {
         for (uint16_t& lane : out) lane = static_cast<uint16_t>(lane >> 8 | lane << 8);
 }
 
+// Why a state of another version is refused, and how its chain is carried over to this binary.
+std::string other_version_refused(const std::string& written_version, const std::string& writer) {
+    return "this state was written under state root version " + written_version + "; this binary reads version " +
+           std::to_string(state_root_version) + " only: write its blocks out with " + writer +
+           " (`blocks --home`), then `init` a new home and `apply` them with this one";
+}
+
 }  // namespace
 
 // Hashed in parts (the codec's layout, u32 LE lengths), never from a concatenated copy.
@@ -108,10 +115,7 @@ std::string StateCommitment::to_entry() const { return static_cast<char>(state_r
 std::optional<StateCommitment> StateCommitment::from_entry(std::string_view bytes, std::string& error) {
     // Before version 3 the entry was the lanes alone, with no version in front.
     if (bytes.size() == 2 * lanes) {
-        error = "this state was written under state root version 2 or earlier; this binary reads version " +
-                std::to_string(state_root_version) +
-                " only: write its blocks out with the binary that wrote it (`blocks --home`), then `init` a new home"
-                " and `apply` them with this one";
+        error = other_version_refused("2 or earlier", "the binary that wrote it");
         return std::nullopt;
     }
     if (bytes.size() != 1 + 2 * lanes) {
@@ -120,9 +124,7 @@ std::optional<StateCommitment> StateCommitment::from_entry(std::string_view byte
     }
     if (static_cast<uint8_t>(bytes[0]) != state_root_version) {
         const std::string written = std::to_string(static_cast<uint8_t>(bytes[0]));
-        error = "this state was written under state root version " + written + "; this binary reads version " +
-                std::to_string(state_root_version) + " only: write its blocks out with a binary of version " + written +
-                " (`blocks --home`), then `init` a new home and `apply` them with this one";
+        error = other_version_refused(written, "a binary of version " + written);
         return std::nullopt;
     }
     StateCommitment c;

@@ -441,6 +441,18 @@ TEST_CASE("a writable store keeps its memtable unsorted only with a record cache
         CHECK(sizes.memtables_bytes_max == size_t{vector ? 128u : 64u} << 20);
         CHECK(sizes.wal_bytes_max == size_t{vector ? 128u : 64u} << 20);
     }
+    // Below 8 MB of cache a memtable stays at its 1 MB floor, above a quarter of the cache: the
+    // log's bound is then two memtables, not the smaller budget (max(budget, 2 x memtable)).
+    options.block_cache_mb = 4;
+    options.record_cache_mb = 0;
+    {
+        auto rocks = RocksStore::open(dir.path.string(), options, error);
+        REQUIRE_MESSAGE(rocks, error);
+        const auto sizes = rocks->memtable_sizes();
+        CHECK(sizes.memtable_bytes == size_t{1} << 20);
+        CHECK(sizes.memtables_bytes_max == size_t{1} << 20);
+        CHECK(sizes.wal_bytes_max == size_t{2} << 20);
+    }
     options.read_only = true;
     auto read_only = RocksStore::open(dir.path.string(), options, error);
     REQUIRE_MESSAGE(read_only, error);
