@@ -99,8 +99,8 @@ public:
     // The committed records, typed (decoded once and kept for the next blocks). Reads fill a
     // cache: use from the thread that applies blocks.
     const CommittedRecords& records() const { return *records_; }
-    // Threads for encoding the changes and updating the state root of each block (neither
-    // result depends on them).
+    // Threads for hashing the transactions, encoding the changes and updating the state root of
+    // each block (no result depends on them).
     void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
     // Bounds the memory of the committed records kept decoded between blocks, in bytes (results
     // do not depend on it).
@@ -110,7 +110,9 @@ public:
 
 private:
     Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommitment commitment);
-    Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const SignatureCheck& check, int64_t block_time_ms);
+    // `hash`: tx_hash(tx), computed beforehand with the block's others.
+    Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const Hash32& hash, const SignatureCheck& check,
+                     int64_t block_time_ms);
     std::string commit(BlockLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
                        const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {

@@ -157,6 +157,40 @@ CommittedRecords::Entry<NonceWindow>& CommittedRecords::nonces_entry(const Accou
     return *entry;
 }
 
+namespace {
+// Asks for the cache lines of [data, data + bytes), up to `lines_max` of them.
+void prefetch_bytes(const void* data, size_t bytes, size_t lines_max) {
+    constexpr size_t line_bytes = 64;
+    const auto* first = static_cast<const char*>(data);
+    for (size_t offset = 0, lines = 0; offset < bytes && lines < lines_max; offset += line_bytes, ++lines)
+        __builtin_prefetch(first + offset);
+}
+}  // namespace
+
+void CommittedRecords::prefetch_accounts(std::span<const AccountId* const> ids) const {
+    std::vector<uint64_t> hashes(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+        hashes[i] = account_id_hash(*ids[i]);
+        accounts_.prefetch_cell(hashes[i]);
+    }
+    std::vector<const Entry<AccountRecord>*> entries;
+    entries.reserve(ids.size());
+    for (const uint64_t hash : hashes) {
+        const Entry<AccountRecord>* entry = accounts_.entry_hint(hash);
+        if (entry == nullptr) continue;
+        prefetch_bytes(entry, sizeof(*entry), 4);
+        entries.push_back(entry);
+    }
+    // A window's binary search and a record's copy read all of it: at most 13 lines (100 nonces).
+    constexpr size_t record_lines_max = 16;
+    for (const Entry<AccountRecord>* entry : entries) {
+        const std::optional<AccountRecord>& record = entry->second.record;
+        if (!record) continue;
+        prefetch_bytes(record->markets.data(), record->markets.size() * sizeof(MarketPosition), record_lines_max);
+        prefetch_bytes(record->nonces.nonces.data(), record->nonces.nonces.size() * sizeof(uint64_t), record_lines_max);
+    }
+}
+
 const AccountRecord* CommittedRecords::account(const AccountId& id) const {
     const auto& slot = account_entry(id).second;
     return slot.record ? &*slot.record : nullptr;

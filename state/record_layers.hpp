@@ -26,6 +26,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -142,6 +143,13 @@ public:
     const ProtocolRecord& protocol() const override;
     std::vector<std::string> market_symbols() const override;
     std::vector<AccountId> holders(std::string_view symbol) const override;
+
+    // Asks the memory system for the cached accounts of `ids` (each one's cell, entry, positions
+    // and nonce window), in three rounds over all of them, so that the fetches overlap: a
+    // block's transactions then read them one after another from cache, where each read waited
+    // on memory in turn. Reads nothing from the store, changes nothing; results cannot depend on
+    // it. `ids` may repeat and name accounts that do not exist.
+    void prefetch_accounts(std::span<const AccountId* const> ids) const;
 
     // The store has just committed `block`'s writes: they become the committed records, and
     // `block` is left empty. Pointers handed out before are invalid afterwards.

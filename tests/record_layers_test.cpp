@@ -201,13 +201,14 @@ TEST_CASE("a block's changes encode the same on one thread and on several") {
     }
 }
 
-TEST_CASE("an engine encoding and hashing on several threads reaches the root and state it reaches on one") {
+TEST_CASE("an engine hashing, encoding and updating the root on several threads reaches what it reaches on one") {
     Chain one;
     Chain several;
     several.engine->set_threads(3);
     std::vector<Tx> deposits;
     for (int i = 0; i < 700; ++i) deposits.push_back(one.deposit("holder-" + std::to_string(i), std::to_string(100 + i)));
-    // 700 new accounts: the encoding runs in two slices of at least 256, the root's leaves in three.
+    // 700 new accounts: the transaction hashes and the encoding run in two slices of at least 256,
+    // the root's leaves in three.
     const BlockResult a = one.apply_block(deposits);
     const BlockResult b = several.apply_block(deposits);
     CHECK(a.ok_count() == deposits.size());
@@ -344,6 +345,46 @@ TEST_CASE("committed records stay equal to the store through absorb and trimming
     CHECK(load_account(store, id("dave"))->collateral_usd == 40);
 }
 
+namespace {
+// A MemoryStore that counts its reads.
+class StoreThatCounts final : public StateReader {
+public:
+    std::optional<std::string> get(std::string_view key) const override {
+        ++gets;
+        return inner.get(key);
+    }
+    void scan(std::string_view prefix, const ScanVisitor& visit) const override { inner.scan(prefix, visit); }
+    MemoryStore inner;
+    mutable size_t gets = 0;
+};
+}  // namespace
+
+TEST_CASE("prefetching accounts reads nothing from the store and changes no cached record") {
+    StoreThatCounts store;
+    store.inner = committed_store();
+    CommittedRecords committed(store);
+    const AccountId alice = id("alice"), bob = id("bob"), nobody = id("nobody");
+    const std::vector<const AccountId*> none_cached{&alice, &bob, &nobody};
+    committed.prefetch_accounts(none_cached);  // nothing cached yet: nothing to fetch
+    CHECK(store.gets == 0);
+    CHECK(committed.entries() == 0);
+    REQUIRE(committed.account(alice) != nullptr);
+    CHECK(committed.account(nobody) == nullptr);  // cached as absent
+    const size_t gets = store.gets;
+    const size_t entries = committed.entries();
+    const size_t bytes = committed.bytes();
+    const AccountRecord alice_before = *committed.account(alice);
+    const std::vector<const AccountId*> mixed{&alice, &nobody, &bob, &alice, &nobody};  // repeats, absent, uncached
+    committed.prefetch_accounts(mixed);
+    committed.prefetch_accounts({});
+    CHECK(store.gets == gets);
+    CHECK(committed.entries() == entries);
+    CHECK(committed.bytes() == bytes);
+    CHECK(*committed.account(alice) == alice_before);
+    CHECK(committed.account(nobody) == nullptr);
+    CHECK(committed.account(bob)->collateral_usd == 200);
+}
+
 TEST_CASE("a record cache of zero bytes keeps nothing between blocks and still reads right") {
     MemoryStore store = committed_store();
     CommittedRecords committed(store, 0);
@@ -473,6 +514,8 @@ TEST_CASE("the committed account table finds every id it holds and no other, kee
     AccountSlots<int> table;
     const auto id_of = [](int i) { return blake2b_256(as_bytes("id/" + std::to_string(i))); };
     CHECK(table.find(id_of(0)) == nullptr);  // empty: no cells yet
+    table.prefetch_cell(account_id_hash(id_of(0)));
+    CHECK(table.entry_hint(account_id_hash(id_of(0))) == nullptr);
 
     // Enough ids to grow the cells ten times; each entry is where emplace put it ever after.
     constexpr int count = 10'000;
@@ -489,6 +532,12 @@ TEST_CASE("the committed account table finds every id it holds and no other, kee
         CHECK(entries[static_cast<size_t>(i)]->first == id_of(i));
     }
     for (int i = count; i < 2 * count; ++i) CHECK(table.find(id_of(i)) == nullptr);
+    // The prefetch hint, read by hash alone, names the entry find() finds, and none for an
+    // absent id (keyed 64-bit hashes of 20,000 ids: no two alike).
+    for (int i = 0; i < 2 * count; ++i) {
+        table.prefetch_cell(account_id_hash(id_of(i)));
+        REQUIRE(table.entry_hint(account_id_hash(id_of(i))) == table.find(id_of(i)));
+    }
 
     size_t visited = 0;
     int64_t sum = 0;
@@ -560,6 +609,12 @@ TEST_CASE("the committed account table tells ids apart when their hashes collide
         CHECK(table.find(id_of(i))->second == i);
     }
     for (int i = count; i < 2 * count; ++i) CHECK(table.find(id_of(i)) == nullptr);
+    // Where ids share a hash, the hint is the first entry of that hash: a hint, not an answer.
+    for (int i = 0; i < 2 * count; ++i) {
+        const auto* hint = table.entry_hint(colliding_hash(id_of(i)));
+        REQUIRE(hint != nullptr);
+        CHECK(colliding_hash(hint->first) == colliding_hash(id_of(i)));
+    }
     // Erasing from the middle of long runs of one hash leaves the rest reachable.
     table.erase_if([](const auto& entry) { return entry.second % 3 == 0; });
     for (int i = 0; i < count; ++i) {
