@@ -74,12 +74,7 @@ public:
     // The entry of the first cell holding `hash`, without reading any entry (so without
     // waiting on one): another id's, in the rare case of two ids with one hash. A hint only.
     const Entry* entry_hint(uint64_t hash) const {
-        if (cells_.empty()) return nullptr;
-        for (size_t i = home(hash), probes = 0; probes < cells_.size(); i = next(i), ++probes) {
-            const Cell& cell = cells_[i];
-            if (cell.entry == nullptr || cell.hash == hash) return cell.entry;
-        }
-        return nullptr;
+        return probe(hash, [](const Entry&) { return true; });
     }
 
     // Adds `id`, which must be absent, with a default value.
@@ -131,11 +126,18 @@ public:
 
 private:
     Entry* find(const AccountId& id, uint64_t hash) const {
+        return probe(hash, [&](const Entry& entry) { return entry.first == id; });
+    }
+
+    // The first entry from `hash`'s home cell on whose cell holds `hash` and which `matches`;
+    // nullptr at the first empty cell. `matches` reads the entry, so it runs only on a hash match.
+    template <typename Matches>
+    Entry* probe(uint64_t hash, Matches matches) const {
         if (cells_.empty()) return nullptr;
         for (size_t i = home(hash), probes = 0; probes < cells_.size(); i = next(i), ++probes) {
             const Cell& cell = cells_[i];
             if (cell.entry == nullptr) return nullptr;
-            if (cell.hash == hash && cell.entry->first == id) return cell.entry;
+            if (cell.hash == hash && matches(static_cast<const Entry&>(*cell.entry))) return cell.entry;
         }
         assert(false && "a table never fills: it grows at three quarters");
         return nullptr;
