@@ -192,6 +192,10 @@ std::vector<const AccountId*> named_accounts(std::span<const Tx> txs) {
 // the bench's host) when they are read.
 constexpr size_t txs_per_prefetch = 256;
 
+// Blocks this short remove their committed leaves at the end with the rest of the root: a
+// thread's start would cost more than the removals it overlaps with applying.
+constexpr size_t txs_for_early_removals_min = 256;
+
 // Transactions per pool task: enough (about 2 ms of verification) that handing tasks out costs
 // nothing that shows, few enough that the threads finish a block together.
 constexpr size_t checks_per_task = 32;
@@ -239,7 +243,9 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     result.header = block.header;
     // Its destructor drops the writes of a block that fails. Most transactions write one or two
     // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
-    BlockLayer block_view(*records_, 2 * block.txs.size());
+    std::optional<EarlyLeafRemovals> early_removals;
+    if (threads_ > 1 && block.txs.size() >= txs_for_early_removals_min) early_removals.emplace();
+    BlockLayer block_view(*records_, 2 * block.txs.size(), early_removals ? &*early_removals : nullptr);
     const std::vector<Hash32> tx_hashes = hash_txs(block.txs, threads_);
     result.receipts.reserve(block.txs.size());
     try {
@@ -259,7 +265,8 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
     const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
     stage_done(BlockStage::executed);
-    if (error = commit(block_view, next, result, bookkeeping); !error.empty()) return std::nullopt;
+    if (error = commit(block_view, early_removals ? &*early_removals : nullptr, next, result, bookkeeping); !error.empty())
+        return std::nullopt;
     assert(result.state_root == commitment_.root());
     return result;
 }
@@ -301,8 +308,8 @@ Receipt Engine::apply_tx(BlockLayer& block_view, const Tx& tx, const Hash32& has
     return receipt;
 }
 
-std::string Engine::commit(BlockLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
-                          const BookkeepingWrites& bookkeeping) {
+std::string Engine::commit(BlockLayer& block_view, EarlyLeafRemovals* early_removals, const ChainRecord& next_chain,
+                          BlockResult& result, const BookkeepingWrites& bookkeeping) {
     std::vector<EntryChange> changes;
     try {
         changes = block_view.encode_changes(threads_);
@@ -316,6 +323,7 @@ std::string Engine::commit(BlockLayer& block_view, const ChainRecord& next_chain
     stage_done(BlockStage::encoded);
     StateCommitment next = commitment_;
     next.apply(changes, threads_);
+    if (early_removals != nullptr) next.merge(early_removals->finish());
     stage_done(BlockStage::root_updated);
     result.state_root = next.root();
     WriteSet writes;

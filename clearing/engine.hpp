@@ -113,8 +113,10 @@ private:
     // `hash`: tx_hash(tx), computed beforehand with the block's others.
     Receipt apply_tx(BlockLayer& block_view, const Tx& tx, const Hash32& hash, const SignatureCheck& check,
                      int64_t block_time_ms);
-    std::string commit(BlockLayer& block_view, const ChainRecord& next_chain, BlockResult& result,
-                       const BookkeepingWrites& bookkeeping);
+    // `early_removals`: the committed leaves block_view's first writes removed (or null), merged
+    // into the root after the block's changes.
+    std::string commit(BlockLayer& block_view, EarlyLeafRemovals* early_removals, const ChainRecord& next_chain,
+                       BlockResult& result, const BookkeepingWrites& bookkeeping);
     void stage_done(BlockStage stage) const {
         if (stage_listener_) stage_listener_(stage);
     }

@@ -90,8 +90,11 @@ void StateCommitment::apply(std::span<EntryChange> all_changes, unsigned threads
             if (c.new_seed_out != nullptr) *c.new_seed_out = seed;
         }
     });
-    for (const auto& part : parts)
-        for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + part.sum_[i]);
+    for (const auto& part : parts) merge(part);
+}
+
+void StateCommitment::merge(const StateCommitment& part) {
+    for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] + part.sum_[i]);
 }
 
 Hash32 StateCommitment::root() const {
@@ -131,6 +134,52 @@ std::optional<StateCommitment> StateCommitment::from_entry(std::string_view byte
     for (size_t i = 0; i < lanes; ++i)
         c.sum_[i] = static_cast<uint16_t>(static_cast<uint8_t>(bytes[1 + 2 * i]) | static_cast<uint8_t>(bytes[2 + 2 * i]) << 8);
     return c;
+}
+
+EarlyLeafRemovals::EarlyLeafRemovals() : thread_([this] { run(); }) {}
+
+EarlyLeafRemovals::~EarlyLeafRemovals() { stop(); }
+
+void EarlyLeafRemovals::remove(const Hash32& seed) {
+    bool batch_full = false;
+    {
+        std::lock_guard lock(mutex_);
+        assert(!finishing_);
+        assert(queued_.size() < seeds_queued_max);
+        queued_.push_back(seed);
+        batch_full = queued_.size() >= seeds_per_batch;
+    }
+    if (batch_full) queued_or_finishing_.notify_one();
+}
+
+StateCommitment EarlyLeafRemovals::finish() {
+    stop();
+    return removed_;
+}
+
+void EarlyLeafRemovals::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        finishing_ = true;
+    }
+    queued_or_finishing_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void EarlyLeafRemovals::run() {
+    std::vector<Hash32> batch;
+    for (;;) {
+        bool last = false;
+        {
+            std::unique_lock lock(mutex_);
+            queued_or_finishing_.wait(lock, [this] { return queued_.size() >= seeds_per_batch || finishing_; });
+            batch.swap(queued_);
+            last = finishing_;  // nothing is queued after finish: this batch holds the rest
+        }
+        for (const Hash32& seed : batch) removed_.remove_leaf(seed);
+        batch.clear();
+        if (last) return;
+    }
 }
 
 StateCommitment StateCommitment::from_scratch(const StateReader& reader) {

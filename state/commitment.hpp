@@ -19,10 +19,14 @@
 #include "state/store.hpp"
 
 #include <array>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace clearnode {
 
@@ -64,6 +68,8 @@ public:
     // The same, given each changed entry's old value or seed and its new value (bookkeeping keys
     // are skipped). Sets each change's new_seed_out, from the thread that hashed it.
     void apply(std::span<EntryChange> changes, unsigned threads = 1);
+    // Adds another accumulator's lanes (a part summed elsewhere: the sum is order-free).
+    void merge(const StateCommitment& part);
     Hash32 root() const;
 
     // The accumulator as stored under commitment_key: state_root_version, then the lanes
@@ -79,6 +85,41 @@ public:
 private:
     std::string lane_bytes() const;
     std::array<uint16_t, lanes> sum_{};
+};
+
+// The committed leaves of the accounts a block writes, removed on a thread of its own while the
+// block is still being applied. A written entry loses its committed leaf whatever its new value
+// (one that ends equal to the committed goes back in as a change, which adds the leaf again),
+// so its removal need not wait for the block's end: it is half of the leaves a block's root
+// expands when every written entry's seed is kept, as at 1M zipf, and the second core has
+// little else to do while one thread applies (docs/DESIGN.md, "The root's early removals").
+// One writer (the applying thread) calls remove(), then finish() once.
+class EarlyLeafRemovals {
+public:
+    // Seeds handed to the thread at a time: a wake-up per 64 seeds (about 30 us of expansions).
+    static constexpr size_t seeds_per_batch = 64;
+    // A block writes at most a few accounts a transaction; a queue this long is a bug upstream.
+    static constexpr size_t seeds_queued_max = size_t{1} << 22;
+
+    EarlyLeafRemovals();
+    ~EarlyLeafRemovals();  // removes what is queued, then joins (a block that failed drops the sum)
+    EarlyLeafRemovals(const EarlyLeafRemovals&) = delete;
+    EarlyLeafRemovals& operator=(const EarlyLeafRemovals&) = delete;
+
+    void remove(const Hash32& seed);
+    // Waits for every removal queued; the accumulator holding their negated leaves, to merge.
+    StateCommitment finish();
+
+private:
+    void run();
+    void stop();
+
+    std::mutex mutex_;
+    std::condition_variable queued_or_finishing_;
+    std::vector<Hash32> queued_;  // guarded by mutex_
+    bool finishing_ = false;      // guarded by mutex_
+    StateCommitment removed_;     // the thread's until it is joined
+    std::thread thread_;
 };
 
 }  // namespace clearnode

@@ -303,7 +303,8 @@ Write& add_written(AccountSlots<Write>& table, const AccountId& id, Write writte
 
 }  // namespace
 
-BlockLayer::BlockLayer(CommittedRecords& committed, size_t accounts_expected) : committed_(&committed) {
+BlockLayer::BlockLayer(CommittedRecords& committed, size_t accounts_expected, EarlyLeafRemovals* early_removals)
+    : committed_(&committed), early_removals_(early_removals) {
     assert(committed.open_block_ == nullptr);  // one open block per committed records
     committed.open_block_ = this;
     accounts_.reserve(accounts_expected);
@@ -333,10 +334,26 @@ std::vector<AccountId> BlockLayer::holders(std::string_view symbol) const {
     });
 }
 
+// A block's first write of an account. Its committed leaf goes now when the slot keeps its seed:
+// whatever the account's value at the block's end, that leaf leaves the root.
+BlockLayer::Written<AccountRecord> BlockLayer::first_write(AccountRecord record, CommittedRecords::Entry<AccountRecord>& committed) {
+    Written<AccountRecord> written{std::move(record), &committed, {}, false};
+    const auto& slot = committed.second;
+    if (early_removals_ != nullptr && slot.record && slot.leaf_seed) {
+        early_removals_->remove(*slot.leaf_seed);
+        written.committed_leaf_removed = true;
+    }
+    return written;
+}
+
 void BlockLayer::put(const AccountId& id, AccountRecord record) {
     record.drop_empty_entries();
-    if (auto* entry = accounts_.find(id); entry != nullptr) entry->second = {std::move(record), entry->second.committed, {}};
-    else add_written(accounts_, id, {std::move(record), &committed_->account_entry(id), {}});
+    if (auto* entry = accounts_.find(id); entry != nullptr) {
+        entry->second.record = std::move(record);
+        entry->second.leaf_seed.reset();
+    } else {
+        add_written(accounts_, id, first_write(std::move(record), committed_->account_entry(id)));
+    }
 }
 
 AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
@@ -346,12 +363,12 @@ AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
     }
     auto& committed = committed_->account_entry(id);
     if (!committed.second.record) return nullptr;
-    return &add_written(accounts_, id, {*committed.second.record, &committed, {}}).record;
+    return &add_written(accounts_, id, first_write(*committed.second.record, committed)).record;
 }
 
 void BlockLayer::put(const AccountId& id, NonceWindow window) {
     if (auto* entry = nonces_.find(id); entry != nullptr) entry->second = {std::move(window), entry->second.committed, {}};
-    else add_written(nonces_, id, {std::move(window), &committed_->nonces_entry(id), {}});
+    else add_written(nonces_, id, {std::move(window), &committed_->nonces_entry(id), {}});  // early removals: accounts only
 }
 
 void BlockLayer::put(MarketRecord market) {
@@ -366,6 +383,7 @@ void BlockLayer::discard() {
     nonces_.clear();
     markets_.clear();
     protocol_.reset();
+    early_removals_ = nullptr;
     if (committed_->open_block_ == this) committed_->open_block_ = nullptr;
 }
 
@@ -386,6 +404,12 @@ template <typename Written>
 void add_record_change(std::vector<EntryChange>& out, std::string key, Written& written) {
     const auto& slot = written.committed->second;
     written.leaf_seed.reset();
+    if (written.committed_leaf_removed) {
+        // Its committed leaf is gone already (EarlyLeafRemovals): the new value goes in as an
+        // entry added, even when equal to the committed one, so that the root adds its leaf.
+        out.push_back({std::move(key), std::nullopt, encode(written.record), nullptr, &written.leaf_seed});
+        return;
+    }
     if (slot.record && *slot.record == written.record) {
         written.leaf_seed = slot.leaf_seed;
         return;

@@ -205,7 +205,11 @@ class BlockLayer final : public RecordWriter {
 public:
     // `accounts_expected`: how many accounts the block may write, reserved so that its table
     // does not rehash as it grows (each rehash walks every entry written so far).
-    explicit BlockLayer(CommittedRecords& committed, size_t accounts_expected = 0);
+    // `early_removals`: where the committed leaf of each account the block writes goes, at its
+    // first write, when the slot keeps its seed (the caller merges the sum into the root and
+    // encode_changes leaves those entries' old seeds out); null: the root removes them all.
+    explicit BlockLayer(CommittedRecords& committed, size_t accounts_expected = 0,
+                        EarlyLeafRemovals* early_removals = nullptr);
     ~BlockLayer() { discard(); }
     BlockLayer(const BlockLayer&) = delete;
     BlockLayer& operator=(const BlockLayer&) = delete;
@@ -223,7 +227,9 @@ public:
     void put(MarketRecord market) override;
     void put(ProtocolRecord protocol) override;
     AccountRecord* account_to_change(const AccountId& id) override;
-    // Drops every write of this block (a block that failed, or was not committed).
+    // Drops every write of this block (a block that failed, or was not committed). The early
+    // removals' sum no longer matches what is left: the caller drops it too, and writes after
+    // this one remove their committed leaves at the root's update.
     void discard();
 
     // The records this block changed, as the store's bytes: each changed entry with its
@@ -244,11 +250,15 @@ private:
         Record record;
         CommittedRecords::Entry<Record>* committed;
         std::optional<Hash32> leaf_seed;  // record's, set through encode_changes' new_seed_out, for absorb
+        bool committed_leaf_removed = false;  // handed to early_removals_ at the first write
     };
+
+    Written<AccountRecord> first_write(AccountRecord record, CommittedRecords::Entry<AccountRecord>& committed);
 
     static void add_account_changes(std::vector<EntryChange>& out, const AccountId& id, Written<AccountRecord>& written);
 
     CommittedRecords* committed_;
+    EarlyLeafRemovals* early_removals_;
     // Open addressing, as the committed tables: a block's first read of each account it touches
     // misses here, and that miss is one cell (account_slots.hpp).
     AccountSlots<Written<AccountRecord>> accounts_;

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 using namespace clearnode;
 using namespace clearnode::test;
 
@@ -508,6 +510,55 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
         commit_block(store, commitment, committed, block, changes);
         CHECK(commitment == StateCommitment::from_scratch(store));
     }
+}
+
+TEST_CASE("a block that removes its committed leaves early reaches the same root, an account written back unchanged included") {
+    MemoryStore store = committed_store();
+    StateCommitment commitment = StateCommitment::from_scratch(store);
+    CommittedRecords committed(store);
+    {
+        // Both accounts written once, so that their slots keep leaf seeds.
+        BlockLayer block(committed);
+        change_alice(block, 101, 2);
+        block.account_to_change(id("bob"))->collateral_usd = 201;
+        auto changes = block.encode_changes();
+        commit_block(store, commitment, committed, block, changes);
+        REQUIRE(commitment == StateCommitment::from_scratch(store));
+    }
+    const std::string alice_key = keys::account(id("alice"));
+    const std::string bob_key = keys::account(id("bob"));
+    const auto bob_before = store.get(bob_key);
+    EarlyLeafRemovals early;
+    BlockLayer block(committed, 0, &early);
+    block.account_to_change(id("alice"))->collateral_usd = 102;
+    block.account_to_change(id("alice"))->collateral_usd = 103;  // the second write removes nothing more
+    AccountRecord bob = *block.account(id("bob"));
+    save(block, id("bob"), bob);  // written back unchanged: without early removals it would be left out
+    block.account_to_change(id("carol"));  // no account: nothing written, nothing removed
+    auto changes = block.encode_changes(2);
+    REQUIRE(changes.size() == 2);
+    for (const auto& c : changes) {
+        CHECK_FALSE(c.old_seed);  // gone already, on the removals' thread
+        CHECK_FALSE(c.old_value);
+        REQUIRE(c.new_seed_out != nullptr);
+    }
+    const auto bob_change = std::find_if(changes.begin(), changes.end(), [&](const EntryChange& c) { return c.key == bob_key; });
+    REQUIRE(bob_change != changes.end());
+    CHECK(bob_change->new_value == bob_before);  // the same bytes, written again
+    CHECK(std::any_of(changes.begin(), changes.end(), [&](const EntryChange& c) { return c.key == alice_key; }));
+    commit_changes(store, commitment, changes);
+    commitment.merge(early.finish());
+    committed.absorb(block);
+    CHECK(commitment == StateCommitment::from_scratch(store));
+    CHECK(committed.account(id("alice"))->collateral_usd == 103);
+    // The seeds absorb kept stand in for the values in the next block, as without early removals.
+    BlockLayer next(committed);
+    next.account_to_change(id("alice"))->collateral_usd = 104;
+    auto next_changes = next.encode_changes();
+    REQUIRE(next_changes.size() == 1);
+    REQUIRE(next_changes[0].old_seed);
+    commit_block(store, commitment, committed, next, next_changes);
+    CHECK(commitment == StateCommitment::from_scratch(store));
 }
 
 TEST_CASE("the committed account table finds every id it holds and no other, keeps entries in place, and erases by rule") {
