@@ -98,7 +98,8 @@ class EarlyLeafRemovals {
 public:
     // Seeds handed to the thread at a time: a wake-up per 64 seeds (about 30 us of expansions).
     static constexpr size_t seeds_per_batch = 64;
-    // A block writes at most a few accounts a transaction; a queue this long is a bug upstream.
+    // An account is queued at most once a block and the thread drains the queue as it fills:
+    // a queue this long is a bug upstream.
     static constexpr size_t seeds_queued_max = size_t{1} << 22;
 
     EarlyLeafRemovals();
