@@ -241,11 +241,12 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     }
     BlockResult result;
     result.header = block.header;
-    // Its destructor drops the writes of a block that fails. Most transactions write one or two
-    // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
     std::optional<EarlyLeafRemovals> early_removals;
     if (threads_ > 1 && block.txs.size() >= txs_for_early_removals_min) early_removals.emplace();
-    BlockLayer block_view(*records_, 2 * block.txs.size(), early_removals ? &*early_removals : nullptr);
+    EarlyLeafRemovals* const removals = early_removals ? &*early_removals : nullptr;
+    // Its destructor drops the writes of a block that fails. Most transactions write one or two
+    // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
+    BlockLayer block_view(*records_, 2 * block.txs.size(), removals);
     const std::vector<Hash32> tx_hashes = hash_txs(block.txs, threads_);
     result.receipts.reserve(block.txs.size());
     try {
@@ -265,8 +266,7 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     result.block_hash = block_hash(block.header, chain_.last_block_hash, tx_hashes);
     const ChainRecord next{block.header.height, block.header.time_ms, result.block_hash};
     stage_done(BlockStage::executed);
-    if (error = commit(block_view, early_removals ? &*early_removals : nullptr, next, result, bookkeeping); !error.empty())
-        return std::nullopt;
+    if (error = commit(block_view, removals, next, result, bookkeeping); !error.empty()) return std::nullopt;
     assert(result.state_root == commitment_.root());
     return result;
 }

@@ -432,6 +432,21 @@ void change_alice(BlockLayer& block, int64_t collateral_usd, uint64_t nonce) {
     save(block, id("alice"), w);
 }
 
+// A block that changes only alice's collateral, over a slot that kept her leaf seed: her one
+// change comes with that seed instead of her committed value, and the root stays the one from
+// scratch.
+void change_alice_over_kept_seed(MemoryStore& store, StateCommitment& commitment, CommittedRecords& committed,
+                                 int64_t collateral_usd) {
+    BlockLayer block(committed);
+    block.account_to_change(id("alice"))->collateral_usd = collateral_usd;
+    auto changes = block.encode_changes();
+    REQUIRE(changes.size() == 1);
+    REQUIRE(changes[0].old_seed);
+    CHECK(*changes[0].old_seed == leaf_seed(changes[0].key, *store.get(changes[0].key)));
+    commit_block(store, commitment, committed, block, changes);
+    CHECK(commitment == StateCommitment::from_scratch(store));
+}
+
 }  // namespace
 
 TEST_CASE("a written record's leaf seed stands in for its committed value in the next block, and the root is unchanged") {
@@ -500,16 +515,7 @@ TEST_CASE("a written record's leaf seed stands in for its committed value in the
         CHECK(changes.empty());
         commit_block(store, commitment, committed, block, changes);
     }
-    {
-        BlockLayer block(committed);
-        block.account_to_change(id("alice"))->collateral_usd = 105;
-        auto changes = block.encode_changes();
-        REQUIRE(changes.size() == 1);
-        REQUIRE(changes[0].old_seed);
-        CHECK(*changes[0].old_seed == leaf_seed(alice_key, *store.get(alice_key)));
-        commit_block(store, commitment, committed, block, changes);
-        CHECK(commitment == StateCommitment::from_scratch(store));
-    }
+    change_alice_over_kept_seed(store, commitment, committed, 105);
 }
 
 TEST_CASE("a block that removes its committed leaves early reaches the same root, an account written back unchanged included") {
@@ -552,13 +558,7 @@ TEST_CASE("a block that removes its committed leaves early reaches the same root
     CHECK(commitment == StateCommitment::from_scratch(store));
     CHECK(committed.account(id("alice"))->collateral_usd == 103);
     // The seeds absorb kept stand in for the values in the next block, as without early removals.
-    BlockLayer next(committed);
-    next.account_to_change(id("alice"))->collateral_usd = 104;
-    auto next_changes = next.encode_changes();
-    REQUIRE(next_changes.size() == 1);
-    REQUIRE(next_changes[0].old_seed);
-    commit_block(store, commitment, committed, next, next_changes);
-    CHECK(commitment == StateCommitment::from_scratch(store));
+    change_alice_over_kept_seed(store, commitment, committed, 104);
 }
 
 TEST_CASE("the committed account table finds every id it holds and no other, keeps entries in place, and erases by rule") {
