@@ -8,7 +8,8 @@ namespace clearnode::cli {
 unsigned verify_workers(unsigned threads) {
     assert(threads >= 1);
     // `threads` in all, the applying thread included (it verifies whenever it waits), so that
-    // bench compares the signed run with a verify limit measured on as many threads.
+    // bench compares the signed run with a verify limit measured on as many threads. One more
+    // worker kept the cores busier and measured worse (docs/DESIGN.md, the worker pool).
     return threads - 1;
 }
 
