@@ -136,20 +136,21 @@ std::optional<StateCommitment> StateCommitment::from_entry(std::string_view byte
     return c;
 }
 
-EarlyLeafRemovals::EarlyLeafRemovals() : thread_([this] { run(); }) {}
+EarlyLeafRemovals::EarlyLeafRemovals() : thread_([this] { run(); }) { filling_.reserve(seeds_per_batch); }
 
 EarlyLeafRemovals::~EarlyLeafRemovals() { stop(); }
 
 void EarlyLeafRemovals::remove(const Hash32& seed) {
-    bool batch_full = false;
+    filling_.push_back(seed);
+    if (filling_.size() < seeds_per_batch) return;
     {
         std::lock_guard lock(mutex_);
         assert(!finishing_);
-        assert(queued_.size() < seeds_queued_max);
-        queued_.push_back(seed);
-        batch_full = queued_.size() >= seeds_per_batch;
+        assert(queued_.size() + filling_.size() <= seeds_queued_max);
+        queued_.insert(queued_.end(), filling_.begin(), filling_.end());
     }
-    if (batch_full) queued_or_finishing_.notify_one();
+    filling_.clear();
+    queued_or_finishing_.notify_one();
 }
 
 StateCommitment EarlyLeafRemovals::finish() {
@@ -160,8 +161,11 @@ StateCommitment EarlyLeafRemovals::finish() {
 void EarlyLeafRemovals::stop() {
     {
         std::lock_guard lock(mutex_);
+        assert(queued_.size() + filling_.size() <= seeds_queued_max);
+        queued_.insert(queued_.end(), filling_.begin(), filling_.end());  // the last, partial batch
         finishing_ = true;
     }
+    filling_.clear();
     queued_or_finishing_.notify_one();
     if (thread_.joinable()) thread_.join();
 }
