@@ -3,6 +3,7 @@
 #include "crypto/worker_pool.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstring>
 #include <functional>
@@ -51,7 +52,23 @@ size_t heap_bytes(const AccountRecord& account) {
 
 uint64_t account_id_hash(const AccountId& id) {
     static const ShortHasher hasher;  // one random key per process
-    return hasher(as_bytes(id));
+    // The last ids this thread hashed. A transaction looks each party up in the block's table
+    // and the committed records' (twice each at its first write), so most calls repeat one of
+    // the last few ids, and comparing 32 bytes costs a fraction of a SipHash.
+    struct Hashed {
+        AccountId id;
+        uint64_t hash = 0;
+        bool filled = false;
+    };
+    constexpr size_t ids_remembered = 4;
+    thread_local std::array<Hashed, ids_remembered> recent{};
+    thread_local size_t oldest = 0;
+    for (const Hashed& h : recent)
+        if (h.filled && h.id == id) return h.hash;
+    Hashed& slot = recent[oldest];
+    oldest = (oldest + 1) % ids_remembered;
+    slot = {id, hasher(as_bytes(id)), true};
+    return slot.hash;
 }
 
 size_t AccountIdHash::operator()(const AccountId& id) const { return static_cast<size_t>(account_id_hash(id)); }
