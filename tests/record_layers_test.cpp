@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <set>
+#include <thread>
 
 using namespace clearnode;
 using namespace clearnode::test;
@@ -559,6 +561,37 @@ TEST_CASE("a block that removes its committed leaves early reaches the same root
     CHECK(committed.account(id("alice"))->collateral_usd == 103);
     // The seeds absorb kept stand in for the values in the next block, as without early removals.
     change_alice_over_kept_seed(store, commitment, committed, 104);
+}
+
+TEST_CASE("an account id's hash is the same whatever ids its thread hashed before, and on any thread") {
+    const auto id_of = [](int i) { return blake2b_256(as_bytes("hash/" + std::to_string(i))); };
+    // Reference values, each hashed right after a run of other ids, so none is remembered.
+    constexpr int count = 64;
+    std::vector<uint64_t> first(count);
+    for (int i = 0; i < count; ++i) first[static_cast<size_t>(i)] = account_id_hash(id_of(i));
+    // Remembered (the same id again, or among the last few), forgotten and hashed anew, or
+    // hashed on another thread: one value. The all-zero id is an id like any other.
+    for (int i = 0; i < count; ++i) {
+        CHECK(account_id_hash(id_of(i)) == first[static_cast<size_t>(i)]);
+        if (i >= 3) CHECK(account_id_hash(id_of(i - 3)) == first[static_cast<size_t>(i - 3)]);
+    }
+    const AccountId zero{};
+    const uint64_t zero_hash = account_id_hash(zero);  // this thread remembers ids already
+    for (int i = 0; i < 8; ++i) (void)account_id_hash(id_of(i));
+    CHECK(account_id_hash(zero) == zero_hash);
+    // A fresh thread remembers nothing yet: its first id, the all-zero one, is hashed too.
+    uint64_t zero_on_other = 0;
+    std::vector<uint64_t> on_other(count);
+    std::thread other([&] {
+        zero_on_other = account_id_hash(zero);
+        for (int i = count - 1; i >= 0; --i) on_other[static_cast<size_t>(i)] = account_id_hash(id_of(i));
+    });
+    other.join();
+    CHECK(zero_on_other == zero_hash);
+    CHECK(on_other == first);
+    // Distinct ids, distinct keyed 64-bit hashes (64 of them: a collision would be a bug).
+    std::set<uint64_t> distinct(first.begin(), first.end());
+    CHECK(distinct.size() == first.size());
 }
 
 TEST_CASE("the committed account table finds every id it holds and no other, keeps entries in place, and erases by rule") {
