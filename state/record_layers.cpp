@@ -384,8 +384,12 @@ AccountRecord* BlockLayer::account_to_change(const AccountId& id) {
 }
 
 void BlockLayer::put(const AccountId& id, NonceWindow window) {
-    if (auto* entry = nonces_.find(id); entry != nullptr) entry->second = {std::move(window), entry->second.committed, {}};
-    else add_written(nonces_, id, {std::move(window), &committed_->nonces_entry(id), {}});  // early removals: accounts only
+    if (auto* entry = nonces_.find(id); entry != nullptr) {
+        entry->second.record = std::move(window);
+        entry->second.leaf_seed.reset();
+    } else {
+        add_written(nonces_, id, {std::move(window), &committed_->nonces_entry(id), {}});  // early removals: accounts only
+    }
 }
 
 void BlockLayer::put(MarketRecord market) {
