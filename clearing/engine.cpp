@@ -167,6 +167,14 @@ std::vector<Hash32> hash_txs(std::span<const Tx> txs, unsigned threads) {
     return hashes;
 }
 
+// Whether `hashes` are the transactions' own (what a caller's hashes must be: asserted).
+[[maybe_unused]] bool hashes_are_of(std::span<const Tx> txs, std::span<const Hash32> hashes) {
+    if (hashes.size() != txs.size()) return false;
+    for (size_t i = 0; i < txs.size(); ++i)
+        if (hashes[i] != tx_hash(txs[i])) return false;
+    return true;
+}
+
 // The accounts `txs` name: each signer, and a transfer's receiver, a maker, a deposit's,
 // liquidation's or deleveraging's account (whether or not they exist).
 std::vector<const AccountId*> named_accounts(std::span<const Tx> txs) {
@@ -224,8 +232,10 @@ std::optional<BlockResult> Engine::apply_block(const Block& block, unsigned veri
 }
 
 std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
-                                                       std::string& error, const BookkeepingWrites& bookkeeping) {
+                                                       std::string& error, const BookkeepingWrites& bookkeeping,
+                                                       std::span<const Hash32> tx_hashes) {
     assert(checks.size() == block.txs.size());
+    assert(tx_hashes.empty() || tx_hashes.size() == block.txs.size());
     if (block.header.height != chain_.height + 1) {
         error = "block height " + std::to_string(block.header.height) + " does not follow " + std::to_string(chain_.height);
         return std::nullopt;
@@ -247,7 +257,12 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     // Its destructor drops the writes of a block that fails. Most transactions write one or two
     // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
     BlockLayer block_view(*records_, 2 * block.txs.size(), removals);
-    const std::vector<Hash32> tx_hashes = hash_txs(block.txs, threads_);
+    std::vector<Hash32> hashed_here;
+    if (tx_hashes.empty()) {
+        hashed_here = hash_txs(block.txs, threads_);
+        tx_hashes = hashed_here;
+    }
+    assert(hashes_are_of(block.txs, tx_hashes));
     result.receipts.reserve(block.txs.size());
     try {
         for (size_t i = 0; i < block.txs.size(); ++i) {

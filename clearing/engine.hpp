@@ -71,9 +71,12 @@ public:
     // not before time_ms(); otherwise nothing is applied and `error` says why.
     std::optional<BlockResult> apply_block(const Block& block, unsigned verify_threads, std::string& error);
     // As apply_block, with the signature checks already made (one per transaction).
-    // With `bookkeeping`, its writes commit atomically with the block's state.
+    // With `bookkeeping`, its writes commit atomically with the block's state. `tx_hashes`:
+    // tx_hash of each transaction when the caller has them already (a node's admission hashed
+    // them to find duplicates), trusted as the checks are; empty: hashed here.
     std::optional<BlockResult> apply_block_checked(const Block& block, std::span<const SignatureCheck> checks,
-                                                   std::string& error, const BookkeepingWrites& bookkeeping = {});
+                                                   std::string& error, const BookkeepingWrites& bookkeeping = {},
+                                                   std::span<const Hash32> tx_hashes = {});
 
     // RULES §6's checks before the rules (signature, authority, nonce) of `tx` against `view`,
     // changing nothing: what apply runs first, and what a node's admission runs.

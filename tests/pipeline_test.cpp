@@ -45,7 +45,10 @@ std::vector<Block> generate(uint64_t seed, size_t blocks, Applied& sequential) {
     return out;
 }
 
-Applied apply_ahead(const std::vector<Block>& blocks, unsigned workers, size_t stop_after = SIZE_MAX) {
+// With `caller_hashes`, each block's transaction hashes are computed here and handed to the
+// engine, as a node's admission does.
+Applied apply_ahead(const std::vector<Block>& blocks, unsigned workers, size_t stop_after = SIZE_MAX,
+                    bool caller_hashes = false) {
     MemoryStore store;
     std::string error;
     auto engine = Engine::genesis(store, demo_genesis(), error);
@@ -59,7 +62,10 @@ Applied apply_ahead(const std::vector<Block>& blocks, unsigned workers, size_t s
     };
     const auto apply = [&](const Block& block, std::span<const SignatureCheck> checks) {
         if (applied.lines.size() >= stop_after) return false;
-        const auto result = engine->apply_block_checked(block, checks, error);
+        std::vector<Hash32> hashes;
+        if (caller_hashes)
+            for (const Tx& tx : block.txs) hashes.push_back(tx_hash(tx));
+        const auto result = engine->apply_block_checked(block, checks, error, {}, hashes);
         REQUIRE_MESSAGE(result, error);
         record(applied, *result);
         return true;
@@ -88,6 +94,15 @@ TEST_CASE("blocks verified ahead give the receipts and roots of sequential verif
             for (size_t i = 0; i < ahead.lines.size(); ++i) REQUIRE(ahead.lines[i] == sequential.lines[i]);
         }
     }
+}
+
+TEST_CASE("blocks applied with their transaction hashes given give the receipts, block hashes and roots of hashing in the engine") {
+    Applied sequential;
+    const auto blocks = generate(7, 30, sequential);
+    const Applied given = apply_ahead(blocks, 1, SIZE_MAX, true);
+    CHECK(given.root == sequential.root);
+    REQUIRE(given.lines.size() == sequential.lines.size());
+    for (size_t i = 0; i < given.lines.size(); ++i) REQUIRE(given.lines[i] == sequential.lines[i]);
 }
 
 TEST_CASE("an apply that stops ends the run with the blocks verified ahead of it dropped") {
