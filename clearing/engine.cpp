@@ -84,7 +84,14 @@ Engine::Engine(Store& store, ConfigRecord config, ChainRecord chain, StateCommit
       config_(std::move(config)),
       chain_(chain),
       commitment_(commitment),
-      records_(std::make_unique<CommittedRecords>(store)) {}
+      records_(std::make_unique<CommittedRecords>(store)),
+      helpers_(std::make_unique<WorkerPool>(0)) {}
+
+void Engine::set_threads(unsigned threads) {
+    threads = std::max(1u, threads);
+    helpers_ = std::make_unique<WorkerPool>(threads - 1);
+    removals_helper_ = threads > 1 ? std::make_unique<WorkerPool>(1) : nullptr;
+}
 
 std::unique_ptr<Engine> Engine::genesis(Store& store, const Genesis& genesis, std::string& error) {
     if (auto problem = validate_genesis(genesis); !problem.empty()) {
@@ -155,12 +162,12 @@ SignatureCheck check_signature(const Tx& tx, std::string_view chain_id) {
 // Transactions hashed per chunk: a hash (an encoding, then BLAKE2b) is about half a microsecond.
 constexpr size_t txs_per_hash_chunk = 256;
 
-// The block's transaction hashes, on up to `threads` threads (each depends on its transaction
+// The block's transaction hashes, on the caller and `helpers` (each depends on its transaction
 // alone): when verification is off, as when a node replays its own verified blocks, the
 // applying thread is the bottleneck, and hashing on it was 5% of such a run's CPU samples.
-std::vector<Hash32> hash_txs(std::span<const Tx> txs, unsigned threads) {
+std::vector<Hash32> hash_txs(std::span<const Tx> txs, WorkerPool& helpers) {
     std::vector<Hash32> hashes(txs.size());
-    for_each_slice(txs.size(), slice_count(txs.size(), threads, txs_per_hash_chunk), txs_per_hash_chunk,
+    for_each_slice(helpers, txs.size(), slice_count(txs.size(), helpers.workers() + 1, txs_per_hash_chunk), txs_per_hash_chunk,
                    [&](size_t begin, size_t end, size_t) {
                        for (size_t i = begin; i < end; ++i) hashes[i] = tx_hash(txs[i]);
                    });
@@ -200,8 +207,8 @@ std::vector<const AccountId*> named_accounts(std::span<const Tx> txs) {
 // the bench's host) when they are read.
 constexpr size_t txs_per_prefetch = 256;
 
-// Blocks this short remove their committed leaves at the end with the rest of the root: a
-// thread's start would cost more than the removals it overlaps with applying.
+// Blocks this short remove their committed leaves at the end with the rest of the root: handing
+// them to a helper would cost more than the removals it overlaps with applying.
 constexpr size_t txs_for_early_removals_min = 256;
 
 // Transactions per pool task: enough (about 2 ms of verification) that handing tasks out costs
@@ -251,18 +258,18 @@ std::optional<BlockResult> Engine::apply_block_checked(const Block& block, std::
     }
     BlockResult result;
     result.header = block.header;
+    std::vector<Hash32> hashed_here;
+    if (tx_hashes.empty()) {
+        hashed_here = hash_txs(block.txs, *helpers_);
+        tx_hashes = hashed_here;
+    }
+    assert(hashes_are_of(block.txs, tx_hashes));
     std::optional<EarlyLeafRemovals> early_removals;
-    if (threads_ > 1 && block.txs.size() >= txs_for_early_removals_min) early_removals.emplace();
+    if (removals_helper_ && block.txs.size() >= txs_for_early_removals_min) early_removals.emplace(*removals_helper_);
     EarlyLeafRemovals* const removals = early_removals ? &*early_removals : nullptr;
     // Its destructor drops the writes of a block that fails. Most transactions write one or two
     // accounts (a fill's parties, a transfer's); a liquidation that writes more grows the table.
     BlockLayer block_view(*records_, 2 * block.txs.size(), removals);
-    std::vector<Hash32> hashed_here;
-    if (tx_hashes.empty()) {
-        hashed_here = hash_txs(block.txs, threads_);
-        tx_hashes = hashed_here;
-    }
-    assert(hashes_are_of(block.txs, tx_hashes));
     result.receipts.reserve(block.txs.size());
     try {
         for (size_t i = 0; i < block.txs.size(); ++i) {
@@ -327,7 +334,7 @@ std::string Engine::commit(BlockLayer& block_view, EarlyLeafRemovals* early_remo
                           BlockResult& result, const BookkeepingWrites& bookkeeping) {
     std::vector<EntryChange> changes;
     try {
-        changes = block_view.encode_changes(threads_);
+        changes = block_view.encode_changes(*helpers_);
     } catch (const StorageError& e) {
         return std::string("storage: ") + e.what();
     }
@@ -337,7 +344,7 @@ std::string Engine::commit(BlockLayer& block_view, EarlyLeafRemovals* early_remo
     changes.insert(at, std::move(chain));  // kept ascending: the WriteSet below is built in order
     stage_done(BlockStage::encoded);
     StateCommitment next = commitment_;
-    next.apply(changes, threads_);
+    next.apply(changes, *helpers_);
     if (early_removals != nullptr) next.merge(early_removals->finish());
     stage_done(BlockStage::root_updated);
     result.state_root = next.root();

@@ -103,8 +103,10 @@ public:
     // cache: use from the thread that applies blocks.
     const CommittedRecords& records() const { return *records_; }
     // Threads for hashing the transactions, encoding the changes and updating the state root of
-    // each block (no result depends on them).
-    void set_threads(unsigned threads) { threads_ = std::max(1u, threads); }
+    // each block (no result depends on them): the applying thread and threads - 1 helpers, and
+    // with more than one, a helper of its own for the early leaf removals. The engine keeps its
+    // helpers from block to block. Call between blocks.
+    void set_threads(unsigned threads);
     // Bounds the memory of the committed records kept decoded between blocks, in bytes (results
     // do not depend on it).
     void set_record_cache_bytes(size_t bytes_max) { records_ = std::make_unique<CommittedRecords>(store_, bytes_max); }
@@ -130,7 +132,8 @@ private:
     StateCommitment commitment_;
     std::unique_ptr<CommittedRecords> records_;
     BlockStageListener stage_listener_;
-    unsigned threads_ = 1;
+    std::unique_ptr<WorkerPool> helpers_;          // threads - 1 workers; never null
+    std::unique_ptr<WorkerPool> removals_helper_;  // one worker, held by a block's EarlyLeafRemovals; null: none
 };
 
 }  // namespace clearnode

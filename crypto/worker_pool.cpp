@@ -181,7 +181,7 @@ size_t slice_count(size_t count, unsigned threads, size_t slice_min) {
     return std::clamp<size_t>(count / slice_min, 1, threads);
 }
 
-void for_each_slice(size_t count, size_t parts, size_t chunk_items,
+void for_each_slice(WorkerPool& pool, size_t count, size_t parts, size_t chunk_items,
                     const std::function<void(size_t begin, size_t end, size_t part)>& slice) {
     assert(parts >= 1 && chunk_items >= 1);
     const size_t chunks = count / chunk_items + (count % chunk_items != 0 ? 1 : 0);
@@ -201,11 +201,9 @@ void for_each_slice(size_t count, size_t parts, size_t chunk_items,
             }
         }
     };
-    std::vector<std::thread> threads;
-    threads.reserve(parts - 1);
-    for (size_t part = 1; part < parts; ++part) threads.emplace_back(run, part);
+    WorkerPool::Batch others = pool.start(parts - 1, [&run](size_t task) { run(task + 1); });
     run(0);
-    for (auto& t : threads) t.join();
+    others.wait();  // its tasks catch their chunks' exceptions: nothing is rethrown here
     for (const auto& error : errors)
         if (error) std::rethrow_exception(error);
 }

@@ -1,5 +1,6 @@
 // A small pool of long-lived worker threads for work whose result must not depend on how it
-// was spread: signature checks today, the state root's leaf hashes next.
+// was spread: signature checks, and a block's bulk work (its transactions' hashes, encoding its
+// changes, the state root's leaves) through for_each_slice below.
 //
 // Work is a batch of `count` independent tasks, task(0) .. task(count - 1). Workers take
 // tasks from the oldest batch first; whoever waits for a batch runs its untaken tasks itself,
@@ -95,19 +96,21 @@ private:
     std::shared_ptr<Shared> shared_;
 };
 
-// Fork-join over short-lived threads, for one block's bulk work (encoding its changes, hashing
-// their leaves) when no pool is at hand. How many threads (parts) `count` items are worth: at
-// most `threads`, and none with fewer than `slice_min` items (a thread costs more than so few).
+// Fork-join over a pool's workers, for one block's bulk work (hashing its transactions,
+// encoding its changes, hashing their leaves). How many parts `count` items are worth: at most
+// `threads`, and none with fewer than `slice_min` items (handing out a part costs more than so few).
 size_t slice_count(size_t count, unsigned threads, size_t slice_min);
 // Runs slice(begin, end, part) over [0, count) cut into contiguous chunks of `chunk_items` (the
-// last may be shorter), on `parts` threads: part 0 is the caller, each other a thread of its own.
-// A thread takes the next chunk when it is done with one, so a thread whose core is busy with
-// other work (on a machine of two cores, RocksDB's flushes and compactions) takes fewer,
-// instead of the others waiting for its fixed share. Which part runs which chunks varies from run to
-// run: slices must write only by `part`, into results combined order-free. Returns when every
-// chunk has run, or, once one threw, when those taken have; rethrows the exception of the
-// lowest chunk that threw (the chunks below it were all taken, so that is the same every run).
-void for_each_slice(size_t count, size_t parts, size_t chunk_items,
+// last may be shorter), in `parts` parts: part 0 on the caller, each other a task of `pool` (so
+// at most pool.workers() + 1 run at once; a part no worker took runs on the caller, and finds
+// the chunks taken). A part takes the next chunk when it is done with one, so a thread whose
+// core is busy with other work (on a machine of two cores, RocksDB's flushes and compactions)
+// takes fewer, instead of the others waiting for its fixed share. Which part runs which chunks
+// varies from run to run: slices must write only by `part`, into results combined order-free.
+// Returns when every chunk has run, or, once one threw, when those taken have; rethrows the
+// exception of the lowest chunk that threw (the chunks below it were all taken, so that is the
+// same every run).
+void for_each_slice(WorkerPool& pool, size_t count, size_t parts, size_t chunk_items,
                     const std::function<void(size_t begin, size_t end, size_t part)>& slice);
 
 }  // namespace clearnode

@@ -60,17 +60,26 @@ void StateCommitment::remove_leaf(const Hash32& seed) {
     for (size_t i = 0; i < lanes; ++i) sum_[i] = static_cast<uint16_t>(sum_[i] - l[i]);
 }
 
-void StateCommitment::apply(const StateReader& committed, const WriteSet& writes, unsigned threads) {
+void StateCommitment::apply(const StateReader& committed, const WriteSet& writes) {
+    WorkerPool alone(0);
+    apply(committed, writes, alone);
+}
+
+void StateCommitment::apply(const StateReader& committed, const WriteSet& writes, WorkerPool& helpers) {
     // Read the old values here, on one thread (readers need not be thread-safe); then hash.
     std::vector<EntryChange> changes;
     changes.reserve(writes.size());
     for (const auto& [key, value] : writes)
         if (is_state_key(key)) changes.push_back({key, committed.get(key), value, nullptr, nullptr});
-    apply(changes, threads);
+    apply(changes, helpers);
 }
 
-void StateCommitment::apply(std::span<EntryChange> all_changes, unsigned threads) {
-    assert(threads >= 1);
+void StateCommitment::apply(std::span<EntryChange> changes) {
+    WorkerPool alone(0);
+    apply(changes, alone);
+}
+
+void StateCommitment::apply(std::span<EntryChange> all_changes, WorkerPool& helpers) {
     std::vector<EntryChange*> changes;
     changes.reserve(all_changes.size());
     for (auto& change : all_changes)
@@ -78,8 +87,8 @@ void StateCommitment::apply(std::span<EntryChange> all_changes, unsigned threads
     // Each thread sums its chunks into its own accumulator; the parts are added (the sum is
     // order-free). A chunk of 64 leaves is about 0.1 ms of hashing.
     constexpr size_t changes_per_chunk = 64;
-    std::vector<StateCommitment> parts(slice_count(changes.size(), threads, changes_per_chunk));
-    for_each_slice(changes.size(), parts.size(), changes_per_chunk, [&](size_t begin, size_t end, size_t part) {
+    std::vector<StateCommitment> parts(slice_count(changes.size(), helpers.workers() + 1, changes_per_chunk));
+    for_each_slice(helpers, changes.size(), parts.size(), changes_per_chunk, [&](size_t begin, size_t end, size_t part) {
         for (size_t i = begin; i < end; ++i) {
             const EntryChange& c = *changes[i];
             if (c.old_seed) parts[part].remove_leaf(*c.old_seed);
@@ -136,7 +145,10 @@ std::optional<StateCommitment> StateCommitment::from_entry(std::string_view byte
     return c;
 }
 
-EarlyLeafRemovals::EarlyLeafRemovals() : thread_([this] { run(); }) { filling_.reserve(seeds_per_batch); }
+EarlyLeafRemovals::EarlyLeafRemovals(WorkerPool& helpers) {
+    filling_.reserve(seeds_per_batch);
+    task_ = helpers.start(1, [this](size_t) { run(); });
+}
 
 EarlyLeafRemovals::~EarlyLeafRemovals() { stop(); }
 
@@ -167,7 +179,7 @@ void EarlyLeafRemovals::stop() {
     }
     filling_.clear();
     queued_or_finishing_.notify_one();
-    if (thread_.joinable()) thread_.join();
+    task_.wait();  // runs the task here if no worker took it: it finds finishing_ set
 }
 
 void EarlyLeafRemovals::run() {

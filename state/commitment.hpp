@@ -16,6 +16,7 @@
 #pragma once
 
 #include "crypto/crypto.hpp"
+#include "crypto/worker_pool.hpp"
 #include "state/store.hpp"
 
 #include <array>
@@ -25,7 +26,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace clearnode {
@@ -62,12 +62,14 @@ public:
     void add_leaf(const Hash32& seed);
     void remove_leaf(const Hash32& seed);
     // Folds a block's writes in, given the committed state they are written over. The leaves
-    // are hashed on `threads` threads; the lane sum is commutative, so the result does not
-    // depend on their number.
-    void apply(const StateReader& committed, const WriteSet& writes, unsigned threads = 1);
+    // are hashed on the calling thread and `helpers`' workers (without: the calling thread
+    // alone); the lane sum is commutative, so the result does not depend on their number.
+    void apply(const StateReader& committed, const WriteSet& writes, WorkerPool& helpers);
+    void apply(const StateReader& committed, const WriteSet& writes);
     // The same, given each changed entry's old value or seed and its new value (bookkeeping keys
     // are skipped). Sets each change's new_seed_out, from the thread that hashed it.
-    void apply(std::span<EntryChange> changes, unsigned threads = 1);
+    void apply(std::span<EntryChange> changes, WorkerPool& helpers);
+    void apply(std::span<EntryChange> changes);
     // Adds another accumulator's lanes (a part summed elsewhere: the sum is order-free).
     void merge(const StateCommitment& part);
     Hash32 root() const;
@@ -87,8 +89,8 @@ private:
     std::array<uint16_t, lanes> sum_{};
 };
 
-// The committed leaves of the accounts a block writes, removed on a thread of its own while the
-// block is still being applied. A written entry loses its committed leaf whatever its new value
+// The committed leaves of the accounts a block writes, removed by a task of a helper pool while
+// the block is still being applied. A written entry loses its committed leaf whatever its new value
 // (one that ends equal to the committed goes back in as a change, which adds the leaf again),
 // so its removal need not wait for the block's end: it is half of the leaves a block's root
 // expands when every written entry's seed is kept, as at 1M zipf, and the second core has
@@ -102,8 +104,11 @@ public:
     // a queue this long is a bug upstream.
     static constexpr size_t seeds_queued_max = size_t{1} << 22;
 
-    EarlyLeafRemovals();
-    ~EarlyLeafRemovals();  // removes what is queued, then joins (a block that failed drops the sum)
+    // Holds one of `helpers`' workers until finish() (with none, finish() removes everything on
+    // the caller): give it a pool of its own, or the block's other work on that pool finds the
+    // worker taken and runs on the caller.
+    explicit EarlyLeafRemovals(WorkerPool& helpers);
+    ~EarlyLeafRemovals();  // removes what is queued, then waits (a block that failed drops the sum)
     EarlyLeafRemovals(const EarlyLeafRemovals&) = delete;
     EarlyLeafRemovals& operator=(const EarlyLeafRemovals&) = delete;
 
@@ -122,8 +127,8 @@ private:
     std::condition_variable queued_or_finishing_;
     std::vector<Hash32> queued_;  // guarded by mutex_
     bool finishing_ = false;      // guarded by mutex_
-    StateCommitment removed_;     // the thread's until it is joined
-    std::thread thread_;
+    StateCommitment removed_;     // the task's until it has returned
+    WorkerPool::Batch task_;
 };
 
 }  // namespace clearnode

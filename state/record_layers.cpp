@@ -465,8 +465,13 @@ void BlockLayer::add_account_changes(std::vector<EntryChange>& out, const Accoun
 // The changes `accounts` written accounts make: one each, and now and then a holder entry.
 static constexpr size_t changes_expected(size_t accounts) { return accounts + accounts / 4; }
 
-std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
-    // The accounts, most of the work, in chunks on `threads` threads: encoding reads only the
+std::vector<EntryChange> BlockLayer::encode_changes() {
+    WorkerPool alone(0);
+    return encode_changes(alone);
+}
+
+std::vector<EntryChange> BlockLayer::encode_changes(WorkerPool& helpers) {
+    // The accounts, most of the work, in chunks on the caller and `helpers`: encoding reads only the
     // written records and their committed slots, which nothing changes meanwhile, and writes
     // each written entry's seed from the one thread that takes its chunk.
     std::vector<std::pair<const AccountId, Written<AccountRecord>>*> accounts;
@@ -474,9 +479,9 @@ std::vector<EntryChange> BlockLayer::encode_changes(unsigned threads) {
     accounts_.for_each_unordered([&](auto& entry) { accounts.push_back(&entry); });  // order-free: sorted at the end
     constexpr size_t accounts_per_thread_min = 256;
     constexpr size_t accounts_per_chunk = 64;
-    std::vector<std::vector<EntryChange>> parts(slice_count(accounts.size(), threads, accounts_per_thread_min));
+    std::vector<std::vector<EntryChange>> parts(slice_count(accounts.size(), helpers.workers() + 1, accounts_per_thread_min));
     for (auto& part : parts) part.reserve(changes_expected(accounts.size() / parts.size()));
-    for_each_slice(accounts.size(), parts.size(), accounts_per_chunk, [&](size_t begin, size_t end, size_t part) {
+    for_each_slice(helpers, accounts.size(), parts.size(), accounts_per_chunk, [&](size_t begin, size_t end, size_t part) {
         for (size_t i = begin; i < end; ++i) add_account_changes(parts[part], accounts[i]->first, accounts[i]->second);
     });
     std::vector<EntryChange> out;

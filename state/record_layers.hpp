@@ -235,13 +235,15 @@ public:
     // The records this block changed, as the store's bytes: each changed entry with its
     // committed value (for the state root) and its new one, the "holder/" index included.
     // Entries whose bytes did not change are left out. Ascending by key. The accounts are
-    // encoded on up to `threads` threads (the result does not depend on them).
+    // encoded on the caller and `helpers`' workers (the result does not depend on them; without
+    // helpers, on the caller alone).
     // An account or nonce window comes with its committed leaf seed instead of its committed
     // value where the slot keeps one, and with where to keep its new seed, which
     // StateCommitment::apply sets and absorb moves into the slot. Encoding and the root are the
     // block's last steps: a record changed after them through a pointer from account_to_change
     // would be absorbed with a stale seed (put and account_to_change themselves drop it).
-    std::vector<EntryChange> encode_changes(unsigned threads = 1);
+    std::vector<EntryChange> encode_changes(WorkerPool& helpers);
+    std::vector<EntryChange> encode_changes();
 
 private:
     friend class CommittedRecords;  // absorb moves the writes into the committed slots

@@ -188,13 +188,14 @@ TEST_CASE("a block's changes encode the same on one thread and on several") {
     protocol.fee_pool_usd += 1;
     save(block, protocol);
     const auto by_key = [](const EntryChange& a, const EntryChange& b) { return a.key < b.key; };
-    const auto one = block.encode_changes(1);
+    const auto one = block.encode_changes();
     REQUIRE(one.size() > 1000);
     CHECK(std::is_sorted(one.begin(), one.end(), by_key));
     CHECK(std::adjacent_find(one.begin(), one.end(), [](const auto& a, const auto& b) { return a.key == b.key; }) == one.end());
     CHECK(std::count_if(one.begin(), one.end(), [](const auto& c) { return c.key == keys::protocol() || c.key == keys::nonces(id("bridge")); }) == 2);
     for (unsigned threads : {2u, 3u, 8u}) {
-        const auto many = block.encode_changes(threads);
+        WorkerPool helpers(threads - 1);
+        const auto many = block.encode_changes(helpers);
         REQUIRE(many.size() == one.size());
         CHECK(std::is_sorted(many.begin(), many.end(), by_key));
         for (size_t i = 0; i < one.size(); ++i) {
@@ -536,14 +537,15 @@ TEST_CASE("a block that removes its committed leaves early reaches the same root
     const std::string alice_key = keys::account(id("alice"));
     const std::string bob_key = keys::account(id("bob"));
     const auto bob_before = store.get(bob_key);
-    EarlyLeafRemovals early;
+    WorkerPool helpers(1);
+    EarlyLeafRemovals early(helpers);
     BlockLayer block(committed, 0, &early);
     block.account_to_change(id("alice"))->collateral_usd = 102;
     block.account_to_change(id("alice"))->collateral_usd = 103;  // the second write removes nothing more
     AccountRecord bob = *block.account(id("bob"));
     save(block, id("bob"), bob);  // written back unchanged: without early removals it would be left out
     block.account_to_change(id("carol"));  // no account: nothing written, nothing removed
-    auto changes = block.encode_changes(2);
+    auto changes = block.encode_changes(helpers);
     REQUIRE(changes.size() == 2);
     for (const auto& c : changes) {
         CHECK_FALSE(c.old_seed);  // gone already, on the removals' thread

@@ -119,29 +119,44 @@ TEST_CASE("the state root does not depend on the order in which entries were wri
     CHECK(one.root() != two.root());
 }
 
-TEST_CASE("early leaf removals on their own thread sum to removing the same leaves in place") {
+TEST_CASE("early leaf removals on a helper sum to removing the same leaves in place, with or without a worker") {
     std::vector<Hash32> seeds;
     for (int i = 0; i < 1000; ++i) seeds.push_back(leaf_seed("k/" + std::to_string(i), "v"));
     StateCommitment all;
     for (const Hash32& seed : seeds) all.add_leaf(seed);
-    // 700 of them: ten full batches of 64 and a partial one the thread takes at finish().
-    StateCommitment in_place = all;
-    EarlyLeafRemovals early;
-    for (size_t i = 0; i < 700; ++i) {
-        in_place.remove_leaf(seeds[i]);
-        early.remove(seeds[i]);
+    for (unsigned workers : {0u, 1u}) {
+        CAPTURE(workers);
+        WorkerPool helpers(workers);  // none: finish() removes them all on the caller
+        // 700 of them: ten full batches of 64 and a partial one the task takes at finish().
+        StateCommitment in_place = all;
+        EarlyLeafRemovals early(helpers);
+        for (size_t i = 0; i < 700; ++i) {
+            in_place.remove_leaf(seeds[i]);
+            early.remove(seeds[i]);
+        }
+        StateCommitment merged = all;
+        merged.merge(early.finish());
+        CHECK(merged == in_place);
+        CHECK(merged.root() != all.root());
+        // Nothing removed: the sum is the empty accumulator, and merging it changes nothing.
+        EarlyLeafRemovals none(helpers);
+        StateCommitment unchanged = all;
+        unchanged.merge(none.finish());
+        CHECK(unchanged == all);
+        // Dropped without finish(), as a failed block's: the destructor waits for its task, and
+        // the helper is free for the next block's.
+        {
+            EarlyLeafRemovals dropped(helpers);
+            for (const Hash32& seed : seeds) dropped.remove(seed);
+        }
+        EarlyLeafRemovals next(helpers);
+        next.remove(seeds[0]);
+        StateCommitment one_removed = all;
+        one_removed.merge(next.finish());
+        StateCommitment expected = all;
+        expected.remove_leaf(seeds[0]);
+        CHECK(one_removed == expected);
     }
-    StateCommitment merged = all;
-    merged.merge(early.finish());
-    CHECK(merged == in_place);
-    CHECK(merged.root() != all.root());
-    // Nothing removed: the sum is the empty accumulator, and merging it changes nothing.
-    EarlyLeafRemovals none;
-    StateCommitment unchanged = all;
-    unchanged.merge(none.finish());
-    CHECK(unchanged == all);
-    // Dropped without finish(), as a failed block's: the destructor joins and nothing leaks.
-    { EarlyLeafRemovals dropped; for (const Hash32& seed : seeds) dropped.remove(seed); }
 }
 
 TEST_CASE("two stores written in different orders by different backends agree") {
@@ -172,6 +187,7 @@ TEST_CASE("apply matches a full rehash on any number of threads, block after blo
     std::vector<std::vector<Hash32>> roots_by_threads;
     for (unsigned threads : {1u, 2u, 3u, 4u}) {
         std::mt19937_64 rng(7);  // the test's own inputs, not consensus
+        WorkerPool helpers(threads - 1);
         MemoryStore store;
         StateCommitment committed;
         std::vector<Hash32> roots;
@@ -190,7 +206,7 @@ TEST_CASE("apply matches a full rehash on any number of threads, block after blo
             }
             writes["~bookkeeping"] = "outside the root";
             StateCommitment next = committed;
-            next.apply(store, writes, threads);
+            next.apply(store, writes, helpers);
             if (block % 5 == 2) continue;
             REQUIRE(store.commit(writes).ok());
             committed = next;

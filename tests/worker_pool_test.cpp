@@ -135,7 +135,8 @@ TEST_CASE("slices: as many threads as the minimum share permits; chunks cover ev
             std::vector<std::atomic<int>> seen(1000);
             std::vector<size_t> items_by_part(parts, 0);
             std::atomic<size_t> calls{0};
-            for_each_slice(seen.size(), parts, chunk_items, [&](size_t begin, size_t end, size_t part) {
+            WorkerPool pool(static_cast<unsigned>(parts - 1));
+            for_each_slice(pool, seen.size(), parts, chunk_items, [&](size_t begin, size_t end, size_t part) {
                 REQUIRE(part < parts);
                 REQUIRE(begin < end);
                 CHECK(begin % chunk_items == 0);  // a chunk's start
@@ -152,15 +153,17 @@ TEST_CASE("slices: as many threads as the minimum share permits; chunks cover ev
         }
     }
     size_t empty_calls = 0;
-    for_each_slice(0, 3, 8, [&](size_t, size_t, size_t) { ++empty_calls; });
+    WorkerPool pool(2);
+    for_each_slice(pool, 0, 3, 8, [&](size_t, size_t, size_t) { ++empty_calls; });
     CHECK(empty_calls == 0);
 }
 
 TEST_CASE("slices: a thread that is slow takes fewer chunks, and the others take the rest") {
     // Part 0 (the caller) sleeps in every chunk; the other part does not, so it takes most
-    // (unless its thread took more than half of 64 x 20 ms to start).
+    // (unless the worker took more than half of 64 x 20 ms to wake).
     std::vector<size_t> chunks_by_part(2, 0);
-    for_each_slice(64, 2, 1, [&](size_t, size_t, size_t part) {
+    WorkerPool pool(1);
+    for_each_slice(pool, 64, 2, 1, [&](size_t, size_t, size_t part) {
         ++chunks_by_part[part];
         if (part == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     });
@@ -172,8 +175,9 @@ TEST_CASE("slices: the lowest chunk's exception is rethrown, whichever thread ra
     for (size_t parts : {1u, 3u}) {
         CAPTURE(parts);
         std::atomic<int> ran{0};
+        WorkerPool pool(static_cast<unsigned>(parts - 1));
         try {
-            for_each_slice(30, parts, 5, [&](size_t begin, size_t, size_t) {
+            for_each_slice(pool, 30, parts, 5, [&](size_t begin, size_t, size_t) {
                 ++ran;
                 if (begin >= 10) throw std::runtime_error("chunk at " + std::to_string(begin));
             });
