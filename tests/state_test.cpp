@@ -143,8 +143,9 @@ TEST_CASE("early leaf removals on a helper sum to removing the same leaves in pl
         StateCommitment unchanged = all;
         unchanged.merge(none.finish());
         CHECK(unchanged == all);
-        // Dropped without finish(), as a failed block's: the destructor waits for its task, and
-        // the helper is free for the next block's.
+        // Dropped without finish(), as a failed block's: the destructor waits for its task (a
+        // task left waiting would hang the pool's destructor: ctest's timeout), and the pool
+        // serves the next block's removals, whose sum is theirs alone.
         {
             EarlyLeafRemovals dropped(helpers);
             for (const Hash32& seed : seeds) dropped.remove(seed);
