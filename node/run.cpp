@@ -80,7 +80,9 @@ public:
     Node(const RunOptions& options, WritableNode& node, std::ostream& out, std::ostream& err)
         : options_(options), store_(*node.store), engine_(*node.engine), out_(out), err_(err),
           verify_pool_(options.verify_threads - 1) {
-        // The state-root update shares the verification threads (its result does not depend on them).
+        // A block's hashes, encoding and state root on as many threads as verification (the
+        // engine's own helpers: admission and a block's commit never run at once; no result
+        // depends on the count).
         engine_.set_threads(options_.verify_threads);
     }
 

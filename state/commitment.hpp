@@ -106,7 +106,9 @@ public:
 
     // Holds one of `helpers`' workers until finish() (with none, finish() removes everything on
     // the caller): give it a pool of its own, or the block's other work on that pool finds the
-    // worker taken and runs on the caller.
+    // worker taken and runs on the caller. Its task waits for this writer, so it must never run
+    // on the writer before finish(): a pool whose queue is full when the writer starts another
+    // batch on it would do just that (one reason more for a pool of its own).
     explicit EarlyLeafRemovals(WorkerPool& helpers);
     ~EarlyLeafRemovals();  // removes what is queued, then waits (a block that failed drops the sum)
     EarlyLeafRemovals(const EarlyLeafRemovals&) = delete;
