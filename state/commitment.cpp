@@ -188,6 +188,8 @@ void EarlyLeafRemovals::run() {
         bool last = false;
         {
             std::unique_lock lock(mutex_);
+            // On the writer before finish(), the wait below would never end (see the constructor).
+            assert(finishing_ || std::this_thread::get_id() != writer_);
             queued_or_finishing_.wait(lock, [this] { return queued_.size() >= seeds_per_batch || finishing_; });
             batch.swap(queued_);
             last = finishing_;  // nothing is queued after finish: this batch holds the rest

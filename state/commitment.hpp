@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace clearnode {
@@ -130,6 +131,7 @@ private:
     std::vector<Hash32> queued_;  // guarded by mutex_
     bool finishing_ = false;      // guarded by mutex_
     StateCommitment removed_;     // the task's until it has returned
+    const std::thread::id writer_ = std::this_thread::get_id();  // the constructing thread
     WorkerPool::Batch task_;
 };
 
